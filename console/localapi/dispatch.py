@@ -1,0 +1,131 @@
+"""One request to the local API, from raw HTTP parts to a reply; every transport goes through here.
+
+Route, authenticate, build the request message, call the handler, print the response message. Every
+answer, errors included, is JSON with a `status` {code, description, details, req_id}, with an HTTP
+status that fits the code; unexpected failures are logged with the req_id and never shown.
+"""
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from clarifai_grpc.grpc.api.status.status_pb2 import BaseResponse
+from django.db import DatabaseError
+from django.utils import timezone
+from google.protobuf.message import Message
+
+from console.localapi import media, routes, status, wire
+from console.localapi.context import Context
+from console.localapi.errors import ApiError
+from console.localapi.handlers import HANDLERS, load_all
+from console.localapi.models import Input, Token, hash_token
+
+log = logging.getLogger(__name__)
+load_all()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def handle(
+    verb: str,
+    path: str,
+    query: list[tuple[str, str]],
+    authorization: str | None,
+    body: bytes,
+    origin: str,
+    request_id_prefix: str = "",
+) -> Reply:
+    req_id = f"{request_id_prefix}-{uuid.uuid4().hex}" if request_id_prefix else uuid.uuid4().hex
+    response_class: type[Message] = BaseResponse
+    try:
+        if media.HOSTED_PATH.match(path):
+            return _hosted(verb, path, authorization)
+        found = routes.match(verb, path)
+        if found is None:
+            verbs = routes.verbs_for(path)
+            if verbs:
+                raise ApiError(
+                    status.CONN_METHOD_NOT_ALLOWED, details=f"{path} accepts {', '.join(verbs)}, not {verb}."
+                )
+            raise ApiError(status.CONN_DOES_NOT_EXIST, details=f"There is no API route {verb} {path}.")
+        route, params = found
+        response_class = route.response_class()
+        token = authenticate(authorization)
+        handler = HANDLERS.get(route.rpc)
+        if handler is None:
+            raise ApiError(status.NOT_IMPLEMENTED, details=f"{route.rpc} is not implemented by the local API.")
+        if handler.scope and not token.allows(handler.scope):
+            raise ApiError(status.CONN_INSUFFICIENT_SCOPES, details=f"{route.rpc} needs the scope {handler.scope}.")
+        request = route.request_class()()
+        if verb == "GET":
+            wire.parse_query(query, request)
+        else:
+            wire.parse_body(body, request)
+        for name, value in params.items():
+            wire.set_field_path(request, name, value)
+        response = handler.func(Context(token=token, origin=origin, req_id=req_id), request)
+        if not response.status.code:
+            response.status.CopyFrom(status.make(status.SUCCESS))
+    except ApiError as e:
+        response = response_class()
+        response.status.code = e.code
+        response.status.description = e.description
+        response.status.details = e.details
+    except DatabaseError:
+        log.exception("local API request %s failed in the database", req_id)
+        response = response_class(status=status.make(status.INTERNAL_SERVER_ISSUE, "The database failed; try again."))
+    except Exception:
+        log.exception("local API request %s failed", req_id)
+        response = response_class(
+            status=status.make(status.INTERNAL_SERVER_ISSUE, "Something went wrong; the error is logged.")
+        )
+    response.status.req_id = req_id
+    body_out = json.dumps(wire.message_to_dict(response), separators=(",", ":")).encode()
+    return Reply(status.http_status(response.status.code), body_out, headers={"X-Clarifai-Request-ID": req_id})
+
+
+def authenticate(authorization: str | None) -> Token:
+    scheme, _, secret = (authorization or "").strip().partition(" ")
+    if not authorization:
+        raise ApiError(status.CONN_KEY_INVALID, details="Send your token in the header 'Authorization: Key <token>'.")
+    if scheme.lower() != "key" or not secret.strip():
+        raise ApiError(status.CONN_KEY_INVALID, details="The Authorization header must be 'Key <token>'.")
+    token = Token.objects.select_related("user").filter(key_hash=hash_token(secret.strip())).first()
+    if token is None:
+        raise ApiError(status.CONN_KEY_INVALID, details="This token is not valid: it is wrong or was deleted.")
+    if token.expires_at and token.expires_at <= timezone.now():
+        raise ApiError(status.CONN_KEY_INVALID, details="This token has expired.")
+    return token
+
+
+def _hosted(verb: str, path: str, authorization: str | None) -> Reply:
+    """A hosted picture, for a caller who may read its app."""
+    match = media.HOSTED_PATH.match(path)
+    assert match is not None
+    if verb not in ("GET", "HEAD"):
+        raise ApiError(status.CONN_METHOD_NOT_ALLOWED, details="Hosted media can only be fetched with GET.")
+    token = authenticate(authorization)
+    size = match["size"]
+    item = (
+        Input.objects.filter(app_id=int(match["app"]), media_key=match["key"], app__user=token.user, app__deleted=False)
+        .only("image_format", "status_code", "app_id", "media_key")
+        .first()
+    )
+    if item is None or item.status_code != status.INPUT_SUCCESS or size not in media.SIZES:
+        raise ApiError(status.CONN_DOES_NOT_EXIST, details="There is no hosted picture at this URL.")
+    if not token.allows("Inputs:Get"):
+        raise ApiError(status.CONN_INSUFFICIENT_SCOPES, details="Hosted media needs the scope Inputs:Get.")
+    data = media.read(media.path(item.app_id, item.media_key, size))
+    return Reply(
+        200,
+        b"" if verb == "HEAD" else data,
+        content_type=media.content_type(size, item.image_format),
+        headers={"Cache-Control": "private, max-age=86400", "Content-Length": str(len(data))},
+    )

@@ -1,0 +1,116 @@
+"""Fetching an input's data from its URL, safely.
+
+Every connection, redirects included, is checked after the host name is resolved and is made to the
+address that was checked, so a name that resolves to a private, loopback or link-local address (or is
+re-pointed there between check and use) is refused unless LOCALAPI_ALLOW_PRIVATE_URLS is on. Size and
+time are capped; a failure says why in words a user can act on.
+"""
+
+import ipaddress
+import socket
+import time
+from collections.abc import Iterable
+
+import httpcore
+import httpx
+from django.conf import settings
+
+
+class FetchError(Exception):
+    """The data could not be fetched; the message says why."""
+
+
+def address_is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_host(host: str) -> None:
+    """Refuse a literal private address or `localhost` before anything is queued."""
+    if settings.LOCALAPI_ALLOW_PRIVATE_URLS:
+        return
+    if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(".localhost"):
+        raise FetchError(f"{host} is a private address; fetching from private addresses is not allowed.")
+    try:
+        if not address_is_public(host.strip("[]")):
+            raise FetchError(f"{host} is a private address; fetching from private addresses is not allowed.")
+    except ValueError:
+        pass  # a name, not an address: checked when it is resolved
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as e:
+            raise httpcore.ConnectError(f"could not resolve {host}: {e.strerror}") from None
+        addresses = [info[4][0] for info in infos]
+        allowed = [a for a in addresses if settings.LOCALAPI_ALLOW_PRIVATE_URLS or address_is_public(a)]
+        if not allowed:
+            raise _PrivateAddress(
+                f"{host} resolves to a private address ({addresses[0]}); "
+                "fetching from private addresses is not allowed."
+            )
+        return super().connect_tcp(allowed[0], port, timeout, local_address, socket_options)
+
+
+class _PrivateAddress(httpcore.ConnectError):
+    pass
+
+
+def _client(timeout: float) -> httpx.Client:
+    transport = httpx.HTTPTransport(retries=0)
+    # httpx has no public hook for the network backend; its pool takes one, so swap it in.
+    transport._pool._network_backend = _GuardedBackend()
+    return httpx.Client(
+        transport=transport,
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=True,
+        max_redirects=5,
+        trust_env=False,
+        headers={"User-Agent": "clarifai-console-localapi/1 (+fetching an input's URL)"},
+    )
+
+
+def fetch(url: str, max_bytes: int, timeout: float | None = None) -> tuple[bytes, str]:
+    """Return the body at `url` and its content type, or raise FetchError saying why not."""
+    timeout = timeout or settings.LOCALAPI_FETCH_TIMEOUT
+    deadline = time.monotonic() + timeout
+    try:
+        with _client(timeout) as client, client.stream("GET", url) as response:
+            if response.status_code >= 400:
+                raise FetchError(f"the server answered HTTP {response.status_code} for {url}")
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(f"the file is {int(declared):,} bytes, over the limit of {max_bytes:,} bytes")
+            chunks = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError(f"the file is over the limit of {max_bytes:,} bytes")
+                if time.monotonic() > deadline:
+                    raise FetchError(f"fetching took longer than {timeout:g} seconds")
+                chunks.append(chunk)
+            return b"".join(chunks), response.headers.get("content-type", "")
+    except FetchError:
+        raise
+    except httpx.TooManyRedirects:
+        raise FetchError(f"too many redirects from {url}") from None
+    except httpx.TimeoutException:
+        raise FetchError(f"fetching took longer than {timeout:g} seconds") from None
+    except httpx.ConnectError as e:
+        if isinstance(e.__cause__, _PrivateAddress):
+            raise FetchError(str(e.__cause__)) from None
+        raise FetchError(f"could not connect to {httpx.URL(url).host}: {e}") from None
+    except httpx.HTTPError as e:
+        raise FetchError(f"fetching {url} failed: {e}") from None

@@ -1,0 +1,108 @@
+"""Lookups and checks that many handlers share: the app a request is about, pages, ids, metadata."""
+
+import re
+from typing import Any
+
+from clarifai_grpc.grpc.api import resources_pb2
+from django.db.models import QuerySet
+from google.protobuf import json_format, struct_pb2
+
+from console.localapi import status
+from console.localapi.context import Context
+from console.localapi.errors import ApiError, invalid, not_found
+from console.localapi.models import App
+
+DEFAULT_PER_PAGE = 128
+MAX_PER_PAGE = 1000
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")
+
+
+def caller_user_id(ctx: Context, user_app_id: resources_pb2.UserAppIDSet) -> str:
+    """The user a user-level request is about; only the caller's own account is reachable."""
+    user_id = ctx.resolve_user_id(user_app_id.user_id)
+    if user_id != ctx.user.id:
+        raise ApiError(
+            status.CONN_INSUFFICIENT_SCOPES,
+            details=f"This token belongs to user {ctx.user.id!r} and cannot act for user {user_id!r}.",
+        )
+    return user_id
+
+
+def get_app(ctx: Context, user_app_id: resources_pb2.UserAppIDSet) -> App:
+    """The app a request is about: it must exist and belong to the caller (collaborators come later)."""
+    app_id = user_app_id.app_id
+    if not app_id:
+        raise invalid(
+            "This request needs an app: give user_app_id.app_id or use the /users/{user_id}/apps/{app_id}/ route."
+        )
+    user_id = ctx.resolve_user_id(user_app_id.user_id)
+    if user_id != ctx.user.id:
+        # Another user's apps are not visible at all: answer as if the app did not exist.
+        raise not_found(f"App {user_id}/{app_id}")
+    try:
+        return App.objects.select_related("user").get(user_id=user_id, app_id=app_id, deleted=False)
+    except App.DoesNotExist:
+        raise not_found(f"App {user_id}/{app_id}") from None
+
+
+def page_slice(page: int, per_page: int) -> slice:
+    """Rows of a 1-based page; per_page defaults to 128 and may not exceed 1000."""
+    if per_page > MAX_PER_PAGE:
+        raise invalid(f"per_page must be at most {MAX_PER_PAGE}, not {per_page}.")
+    per_page = per_page or DEFAULT_PER_PAGE
+    page = max(page, 1)
+    start = (page - 1) * per_page
+    return slice(start, start + per_page)
+
+
+def paginate(queryset: QuerySet, page: int, per_page: int) -> list[Any]:
+    return list(queryset[page_slice(page, per_page)])
+
+
+def check_id(value: str, what: str) -> None:
+    if not ID_PATTERN.match(value):
+        raise invalid(
+            f"{what} {value!r} is not a valid id: use 1 to 255 letters, digits, '_', '-' or '.', "
+            "not starting with '-' or '.'."
+        )
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(struct)
+
+
+def dict_to_struct(data: dict[str, Any], target: struct_pb2.Struct) -> None:
+    target.Clear()
+    if data:
+        target.update(data)
+
+
+def merge_metadata(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Merge like the real API: nested objects merge key by key, a null value removes the key."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_metadata(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def remove_metadata(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Remove the keys named in `patch`; a nested object removes only its own keys."""
+    result = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and value and isinstance(result.get(key), dict):
+            result[key] = remove_metadata(result[key], value)
+        else:
+            result.pop(key, None)
+    return result
+
+
+def patch_action(action: str, allowed: tuple[str, ...] = ("merge", "overwrite", "remove")) -> str:
+    action = action or "merge"
+    if action not in allowed:
+        raise invalid(f"action must be one of {', '.join(allowed)}, not {action!r}.")
+    return action

@@ -1,0 +1,182 @@
+"""What the local API stores: its users and their tokens, apps, concepts, inputs and datasets.
+
+Ids that clients see (`App.app_id`, `Input.input_id`, ...) are strings unique within their parent; the
+integer primary keys stay inside. Tokens are kept only as SHA-256 hashes.
+"""
+
+import hashlib
+import secrets
+import uuid
+
+from django.db import models
+
+from console.localapi import status
+
+ID_MAX = 255
+
+
+class User(models.Model):
+    id = models.CharField(primary_key=True, max_length=ID_MAX)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Token(models.Model):
+    """A personal access token. `scopes` ["All"] allows everything; otherwise names like "Inputs:Get"."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token {self.pk} of {self.user_id}"
+
+    @classmethod
+    def issue(cls, user: User, description: str = "", scopes: list[str] | None = None) -> tuple["Token", str]:
+        """Create a token and return it with its secret, which is not stored and cannot be shown again."""
+        secret = secrets.token_hex(16)
+        token = cls.objects.create(
+            user=user, key_hash=hash_token(secret), description=description, scopes=scopes or ["All"]
+        )
+        return token, secret
+
+    def allows(self, scope: str) -> bool:
+        return "All" in self.scopes or scope in self.scopes
+
+
+class App(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="apps")
+    app_id = models.CharField(max_length=ID_MAX)
+    name = models.CharField(max_length=ID_MAX, blank=True)
+    description = models.TextField(blank=True)
+    default_language = models.CharField(max_length=20, default="en")
+    default_workflow_id = models.CharField(max_length=ID_MAX, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+    # A deleted app is renamed out of the way at once and purged by a worker.
+    deleted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "app_id"], name="app_id_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.app_id}"
+
+
+class Concept(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="concepts")
+    concept_id = models.CharField(max_length=ID_MAX)
+    name = models.CharField(max_length=ID_MAX)
+    language = models.CharField(max_length=20, default="en")
+    definition = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "concept_id"], name="concept_id_unique_per_app")]
+        indexes = [models.Index(fields=["app", "name"])]
+
+    def __str__(self) -> str:
+        return self.concept_id
+
+
+class Dataset(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="datasets")
+    dataset_id = models.CharField(max_length=ID_MAX)
+    description = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "dataset_id"], name="dataset_id_unique_per_app")]
+
+    def __str__(self) -> str:
+        return self.dataset_id
+
+
+class Input(models.Model):
+    IMAGE = "image"
+    TEXT = "text"
+    KINDS = [(IMAGE, "image"), (TEXT, "text")]
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="inputs")
+    input_id = models.CharField(max_length=ID_MAX)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    status_code = models.PositiveIntegerField(default=status.INPUT_PENDING)
+    status_details = models.TextField(blank=True)
+    # Where the data came from: a URL to fetch, or nothing (bytes or text were sent inline).
+    source_url = models.URLField(max_length=2000, blank=True)
+    allow_duplicate_url = models.BooleanField(default=False)
+    # Hosted media lives in the default storage under media_prefix(); set once processing succeeds.
+    media_key = models.CharField(max_length=64, default="", blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    image_format = models.CharField(max_length=20, blank=True)
+    color_mode = models.CharField(max_length=20, blank=True)
+    text = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    datasets = models.ManyToManyField(Dataset, through="DatasetInput", related_name="inputs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "input_id"], name="input_id_unique_per_app")]
+        indexes = [
+            # ListInputs pages newest first, optionally by status; both walk an index, never the table.
+            models.Index(fields=["app", "-id"], name="input_app_newest"),
+            models.Index(fields=["app", "status_code", "-id"], name="input_app_status_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return self.input_id
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex
+
+    @property
+    def status_description(self) -> str:
+        return status.description(self.status_code)
+
+
+class InputConcept(models.Model):
+    """A concept on an input (`input.data.concepts`): value 1 is a positive label, 0 a negative one."""
+
+    input = models.ForeignKey(Input, on_delete=models.CASCADE, related_name="input_concepts")
+    concept = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="input_concepts")
+    value = models.FloatField(default=1.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["input", "concept"], name="one_value_per_input_concept")]
+
+    def __str__(self) -> str:
+        return f"{self.concept_id}={self.value} on {self.input_id}"
+
+
+class DatasetInput(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE)
+    input = models.ForeignKey(Input, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "input"], name="input_once_per_dataset")]
+
+    def __str__(self) -> str:
+        return f"{self.input_id} in {self.dataset_id}"

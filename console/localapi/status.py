@@ -1,0 +1,104 @@
+"""Clarifai status codes: the names the local API uses, their descriptions, and their HTTP statuses.
+
+The numbers come from clarifai-grpc's `StatusCode` enum; the descriptions are short sentences in the
+style of the real API's `status.description` (details carry the specifics of each failure).
+"""
+
+from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
+from clarifai_grpc.grpc.api.status import status_pb2
+
+SUCCESS = codes.SUCCESS
+MIXED_STATUS = codes.MIXED_STATUS
+FAILURE = codes.FAILURE
+NOT_IMPLEMENTED = codes.NOT_IMPLEMENTED
+CONN_KEY_INVALID = codes.CONN_KEY_INVALID
+CONN_INSUFFICIENT_SCOPES = codes.CONN_INSUFFICIENT_SCOPES
+CONN_BAD_REQUEST_FORMAT = codes.CONN_BAD_REQUEST_FORMAT
+CONN_DOES_NOT_EXIST = codes.CONN_DOES_NOT_EXIST
+CONN_INVALID_REQUEST = codes.CONN_INVALID_REQUEST
+CONN_METHOD_NOT_ALLOWED = codes.CONN_METHOD_NOT_ALLOWED
+DATABASE_DUPLICATE_KEY = codes.DATABASE_DUPLICATE_KEY
+INTERNAL_SERVER_ISSUE = codes.INTERNAL_SERVER_ISSUE
+INPUT_SUCCESS = codes.INPUT_DOWNLOAD_SUCCESS
+INPUT_PENDING = codes.INPUT_DOWNLOAD_PENDING
+INPUT_FAILED = codes.INPUT_DOWNLOAD_FAILED
+INPUT_IN_PROGRESS = codes.INPUT_DOWNLOAD_IN_PROGRESS
+INPUT_DUPLICATE = codes.INPUT_DUPLICATE
+INPUT_UNSUPPORTED_FORMAT = codes.INPUT_UNSUPPORTED_FORMAT
+INPUT_DOES_NOT_EXIST = codes.INPUT_DOES_NOT_EXIST
+INPUT_INVALID_ARGUMENT = codes.INPUT_INVALID_ARGUMENT
+INPUT_OVER_LIMIT = codes.INPUT_OVER_LIMIT
+INPUT_INVALID_URL = codes.INPUT_INVALID_URL
+INPUT_INVALID_REQUEST = codes.INPUT_INVALID_REQUEST
+CONCEPTS_INVALID_REQUEST = codes.CONCEPTS_INVALID_REQUEST
+
+DESCRIPTIONS = {
+    SUCCESS: "Ok",
+    MIXED_STATUS: "Mixed Success",
+    FAILURE: "Failure",
+    NOT_IMPLEMENTED: "Not implemented",
+    CONN_KEY_INVALID: "API key not found",
+    CONN_INSUFFICIENT_SCOPES: "Insufficient scopes",
+    CONN_BAD_REQUEST_FORMAT: "Bad request format",
+    CONN_DOES_NOT_EXIST: "Resource does not exist",
+    CONN_INVALID_REQUEST: "Invalid request",
+    CONN_METHOD_NOT_ALLOWED: "Method not allowed",
+    DATABASE_DUPLICATE_KEY: "Duplicate key",
+    INTERNAL_SERVER_ISSUE: "Internal server issue",
+    INPUT_SUCCESS: "Download complete",
+    INPUT_PENDING: "Download pending",
+    INPUT_FAILED: "Download failed",
+    INPUT_IN_PROGRESS: "Download in progress",
+    INPUT_DUPLICATE: "Input has a duplicate ID",
+    INPUT_UNSUPPORTED_FORMAT: "Input format not supported",
+    INPUT_DOES_NOT_EXIST: "Input does not exist",
+    INPUT_INVALID_ARGUMENT: "Invalid argument",
+    INPUT_OVER_LIMIT: "Input is over the size limit",
+    INPUT_INVALID_URL: "Invalid URL",
+    INPUT_INVALID_REQUEST: "Invalid request",
+    CONCEPTS_INVALID_REQUEST: "Invalid request",
+}
+
+_HTTP = {
+    SUCCESS: 200,
+    MIXED_STATUS: 200,
+    NOT_IMPLEMENTED: 501,
+    CONN_INSUFFICIENT_SCOPES: 403,
+    CONN_DOES_NOT_EXIST: 404,
+    INPUT_DOES_NOT_EXIST: 404,
+    CONN_METHOD_NOT_ALLOWED: 405,
+    DATABASE_DUPLICATE_KEY: 409,
+    codes.CONN_THROTTLED: 429,
+}
+
+
+def name(code: int) -> str:
+    try:
+        return codes.StatusCode.Name(code)
+    except ValueError:
+        return str(code)
+
+
+def description(code: int) -> str:
+    if code in DESCRIPTIONS:
+        return DESCRIPTIONS[code]
+    return name(code).replace("_", " ").capitalize()
+
+
+def http_status(code: int) -> int:
+    if code in _HTTP:
+        return _HTTP[code]
+    if 11000 <= code < 11100:
+        return 401
+    if code >= 90500 or 98000 <= code < 100000:
+        return 500
+    return 400
+
+
+def make(code: int, details: str = "") -> status_pb2.Status:
+    return status_pb2.Status(code=code, description=description(code), details=details)
+
+
+def all_codes() -> list[int]:
+    """Every status code number, once (some numbers have two names)."""
+    return sorted(set(codes.StatusCode.values()))

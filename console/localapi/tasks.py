@@ -1,0 +1,104 @@
+"""The local API's background work: processing new inputs, deleting apps and media.
+
+Tasks take ids, are queued after the transaction that made the work commits, and are idempotent: a
+task that runs twice (a worker died and the message came back) ends in the same state.
+"""
+
+import logging
+from typing import Any
+
+from celery import shared_task
+from celery.app.task import Task
+from django.conf import settings
+from django.db import transaction
+
+from console.localapi import media, status
+from console.localapi.fetch import FetchError, fetch
+from console.localapi.models import App, Input
+
+log = logging.getLogger(__name__)
+
+FINAL = {status.INPUT_SUCCESS, status.INPUT_FAILED}
+
+
+def enqueue(task: Task, *args: Any) -> None:
+    transaction.on_commit(lambda: task.delay(*args))
+
+
+@shared_task(ignore_result=True)
+def process_input(input_pk: int) -> None:
+    """Download or read the input's data, decode and measure it, store it and its thumbnails."""
+    item = Input.objects.filter(pk=input_pk).first()
+    if item is None or item.status_code in FINAL:
+        return
+    Input.objects.filter(pk=input_pk).update(status_code=status.INPUT_IN_PROGRESS)
+    try:
+        if item.kind == Input.IMAGE:
+            _process_image(item)
+        else:
+            _process_text(item)
+    except (FetchError, media.MediaError, UnicodeDecodeError) as e:
+        code = e.code if isinstance(e, media.MediaError) else status.INPUT_FAILED
+        _fail(item, code, str(e))
+        return
+    item.status_code = status.INPUT_SUCCESS
+    item.status_details = ""
+    item.save(
+        update_fields=[
+            "status_code",
+            "status_details",
+            "media_key",
+            "width",
+            "height",
+            "image_format",
+            "color_mode",
+            "text",
+            "modified_at",
+        ]
+    )
+
+
+def _process_image(item: Input) -> None:
+    upload = media.path(item.app_id, item.media_key, media.UPLOAD)
+    if item.source_url:
+        data, _ = fetch(item.source_url, settings.LOCALAPI_MAX_IMAGE_BYTES)
+    else:
+        data = media.read(upload)
+    decoded = media.decode(data)
+    for size, content in decoded.files.items():
+        media.put(media.path(item.app_id, item.media_key, size), content)
+    if not item.source_url:
+        media.delete(upload)
+    item.width, item.height = decoded.width, decoded.height
+    item.image_format, item.color_mode = decoded.format, decoded.mode
+
+
+def _process_text(item: Input) -> None:
+    if item.source_url:
+        data, _ = fetch(item.source_url, settings.LOCALAPI_MAX_TEXT_BYTES)
+        item.text = data.decode("utf-8")
+
+
+def _fail(item: Input, code: int, reason: str) -> None:
+    details = reason if code == status.INPUT_FAILED else f"{status.description(code)}: {reason}"
+    log.info("input %s failed: %s", item.pk, details)
+    Input.objects.filter(pk=item.pk).update(status_code=status.INPUT_FAILED, status_details=details[:2000])
+
+
+@shared_task(ignore_result=True)
+def purge_app(app_pk: int) -> None:
+    """Delete a deleted app's rows and media. Safe to run again after a crash half way."""
+    app = App.objects.filter(pk=app_pk, deleted=True).first()
+    if app is None:
+        return
+    # In batches, so a large app never sits in memory whole.
+    while batch := list(Input.objects.filter(app=app).values_list("pk", flat=True)[:2000]):
+        Input.objects.filter(pk__in=batch).delete()
+    media.delete_tree(media.app_folder(app_pk))
+    app.delete()
+
+
+@shared_task(ignore_result=True)
+def delete_media(app_pk: int, media_keys: list[str]) -> None:
+    for key in media_keys:
+        media.delete_tree(f"{media.app_folder(app_pk)}/{key}")

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("console.localapi.urls")),
+    path("", include("console.core.urls")),
+]
