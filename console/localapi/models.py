@@ -124,7 +124,8 @@ class Input(models.Model):
     # Where the data came from: a URL to fetch, or nothing (bytes or text were sent inline).
     source_url = models.URLField(max_length=2000, blank=True)
     allow_duplicate_url = models.BooleanField(default=False)
-    # Hosted media lives in the default storage under media_prefix(); set once processing succeeds.
+    # Hosted media lives in the default storage under media.path(app pk, media_key, size). Inputs may
+    # share a key (the large demo data set reuses pictures); files go when the last one is deleted.
     media_key = models.CharField(max_length=64, default="", blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)

@@ -100,5 +100,7 @@ def purge_app(app_pk: int) -> None:
 
 @shared_task(ignore_result=True)
 def delete_media(app_pk: int, media_keys: list[str]) -> None:
-    for key in media_keys:
+    """Delete the media of deleted inputs, unless another input still shows the same files."""
+    in_use = set(Input.objects.filter(app_id=app_pk, media_key__in=media_keys).values_list("media_key", flat=True))
+    for key in set(media_keys) - in_use:
         media.delete_tree(f"{media.app_folder(app_pk)}/{key}")

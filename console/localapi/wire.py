@@ -82,7 +82,7 @@ def _check_bytes_fields(data: Any, descriptor: Descriptor, path: str) -> None:
         if field is None or value is None:
             continue
         here = f"{path}.{field.name}" if path else field.name
-        values = value if field.label == FieldDescriptor.LABEL_REPEATED and isinstance(value, list) else [value]
+        values = value if field.is_repeated and isinstance(value, list) else [value]
         for i, item in enumerate(values):
             item_path = f"{here}[{i}]" if values is value else here
             if field.type == FieldDescriptor.TYPE_BYTES:
@@ -126,7 +126,7 @@ def parse_query(pairs: list[tuple[str, str]], message: Message) -> None:
                 raise ApiError(CONN_INVALID_REQUEST, details=f"Unknown query parameter {key!r}.")
             is_last = depth == len(parts) - 1
             if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.full_name not in _WRAPPERS:
-                if field.label == FieldDescriptor.LABEL_REPEATED or is_last:
+                if field.is_repeated or is_last:
                     break  # a repeated or whole message in a query string: not readable, skip it
                 target = target.setdefault(field.name, {})
                 descriptor = field.message_type
@@ -134,7 +134,7 @@ def parse_query(pairs: list[tuple[str, str]], message: Message) -> None:
             if not is_last:
                 raise ApiError(CONN_INVALID_REQUEST, details=f"Unknown query parameter {key!r}.")
             value = _query_scalar(field, raw, key)
-            if field.label == FieldDescriptor.LABEL_REPEATED:
+            if field.is_repeated:
                 target.setdefault(field.name, []).append(value)
             else:
                 target[field.name] = value
