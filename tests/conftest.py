@@ -6,7 +6,6 @@ run eagerly in the process that queues them, after the transaction commits, exce
 marked `worker`, which start a real worker process on the embedded broker.
 """
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from console.celery import app as celery_app
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
     media_root = tmp_path_factory.mktemp("media")
     settings.MEDIA_ROOT = media_root
     # Tests render templates without collectstatic having run; the manifest storage needs its output.
@@ -27,7 +26,6 @@ def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     settings.SECURE_COOKIES = False
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
-    yield
 
 
 @pytest.fixture

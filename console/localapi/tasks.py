@@ -5,12 +5,15 @@ task that runs twice (a worker died and the message came back) ends in the same 
 """
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 from celery.app.task import Task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from console.localapi import media, status
 from console.localapi.fetch import FetchError, fetch
@@ -31,7 +34,7 @@ def process_input(input_pk: int) -> None:
     item = Input.objects.filter(pk=input_pk).first()
     if item is None or item.status_code in FINAL:
         return
-    Input.objects.filter(pk=input_pk).update(status_code=status.INPUT_IN_PROGRESS)
+    Input.objects.filter(pk=input_pk).update(status_code=status.INPUT_IN_PROGRESS, modified_at=timezone.now())
     try:
         if item.kind == Input.IMAGE:
             _process_image(item)
@@ -82,7 +85,38 @@ def _process_text(item: Input) -> None:
 def _fail(item: Input, code: int, reason: str) -> None:
     details = reason if code == status.INPUT_FAILED else f"{status.description(code)}: {reason}"
     log.info("input %s failed: %s", item.pk, details)
-    Input.objects.filter(pk=item.pk).update(status_code=status.INPUT_FAILED, status_details=details[:2000])
+    Input.objects.filter(pk=item.pk).update(
+        status_code=status.INPUT_FAILED, status_details=details[:2000], modified_at=timezone.now()
+    )
+
+
+@shared_task(ignore_result=True)
+def resume_unfinished_work(older_than_seconds: int) -> int:
+    """Queue again what no worker finished: inputs still pending or in progress, apps still to purge.
+
+    The embedded broker drops a message once a worker takes it, so a worker that died half way (or
+    before it started) would leave its work waiting forever. Every task is idempotent, so work that
+    was in fact still queued is done once and then skipped.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    inputs = list(
+        Input.objects.filter(
+            status_code__in=[status.INPUT_PENDING, status.INPUT_IN_PROGRESS], modified_at__lte=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for pk in inputs:
+        process_input.delay(pk)
+    apps = list(App.objects.filter(deleted=True, modified_at__lte=cutoff).values_list("pk", flat=True))
+    for pk in apps:
+        purge_app.delay(pk)
+    if inputs or apps:
+        log.info("queued again: %d unfinished inputs, %d apps to purge", len(inputs), len(apps))
+    return len(inputs) + len(apps)
+
+
+@worker_ready.connect
+def _resume_on_start(**kwargs: Any) -> None:
+    resume_unfinished_work.delay(settings.LOCALAPI_REQUEUE_AFTER)
 
 
 @shared_task(ignore_result=True)

@@ -66,7 +66,7 @@ def parse_dict(data: dict[str, Any], message: Message) -> None:
 def _short_parse_error(text: str) -> str:
     # protobuf appends the list of every available field, which can run to hundreds of names.
     text = text.split(" Available Fields(except extensions):")[0]
-    return text.replace("clarifai.api.", "")
+    return text.replace("clarifai.api.", "").replace("..", ".")
 
 
 def _field_by_name(descriptor: Descriptor, name: str) -> FieldDescriptor | None:

@@ -4,6 +4,7 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_pb2
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from console.localapi import status, tasks
 from console.localapi.context import Context
@@ -138,6 +139,6 @@ def delete_app(ctx: Context, request: service_pb2.DeleteAppRequest) -> status_pb
     with transaction.atomic():
         app = get_app(ctx, request.user_app_id)
         # Gone for clients at once (and its id free again); a worker deletes its rows and media.
-        App.objects.filter(pk=app.pk).update(deleted=True, app_id=f"~deleted~{app.pk}")
+        App.objects.filter(pk=app.pk).update(deleted=True, app_id=f"~deleted~{app.pk}", modified_at=timezone.now())
         tasks.enqueue(tasks.purge_app, app.pk)
     return status_pb2.BaseResponse()

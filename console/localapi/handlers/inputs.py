@@ -236,12 +236,13 @@ def _write(app: App, plans: list[Planned]) -> list[Input]:
                     [DatasetInput(dataset=datasets[d], input=item) for d in plan.dataset_ids]
                 )
                 tasks.enqueue(tasks.process_input, item.pk)
-                created.append(item)
+                created.append(item.pk)
+            # Read back before commit: once it commits, workers may already be changing these rows.
+            return list(Input.objects.filter(pk__in=created).prefetch_related(*INPUT_RELATIONS).order_by("id"))
     except BaseException:
         for name in written:
             media.delete(name)
         raise
-    return list(Input.objects.filter(pk__in=[i.pk for i in created]).prefetch_related(*INPUT_RELATIONS).order_by("id"))
 
 
 @rpc("ListInputs", scope="Inputs:Get")

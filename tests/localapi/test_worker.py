@@ -1,0 +1,193 @@
+"""A real Celery worker process, on the embedded (filesystem) broker, processes what the API queues.
+
+These tests turn eager mode off: the live server queues messages into a broker folder of the test's
+own, and `celery worker` runs as a separate process on the test database.
+"""
+
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import kombu.pools
+import pytest
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+
+from console.celery import app as celery_app
+from console.localapi.models import App, Input
+from tests.localapi.conftest import Caller
+from tests.localapi.images import jpeg, png
+
+pytestmark = pytest.mark.worker
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """The test database, as a URL a second process can open."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = f"{s['USER']}:{s['PASSWORD']}@" if s["USER"] else ""
+    return f"postgres://{auth}{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A fresh broker for this test, and eager mode off while it runs."""
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        options = {
+            "data_folder_in": str(tmp_path / "broker" / "queue"),
+            "data_folder_out": str(tmp_path / "broker" / "queue"),
+            "control_folder": str(tmp_path / "broker" / "control"),
+        }
+        for folder in set(options.values()):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        env = {"CONSOLE_VAR_DIR": str(tmp_path)}  # the worker derives the same folders from it
+    else:
+        options = dict(celery_app.conf.broker_transport_options or {})
+        env = {}
+    saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_transport_options)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_transport_options = options
+    _drop_connections()
+    yield env
+    _drop_connections()
+    celery_app.conf.task_always_eager, celery_app.conf.broker_transport_options = saved
+
+
+def _drop_connections() -> None:
+    """Forget pooled broker connections, so the next message goes to the broker configured now."""
+    kombu.pools.reset()
+    celery_app._after_fork()  # what Celery itself does to start afresh in a forked child
+
+
+@pytest.fixture
+def start_worker(broker: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start(**extra_env: str) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            **broker,
+            "DATABASE_URL": database_url(),
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "SECRET_KEY": "worker-test-secret-key-" + "x" * 40,
+            "LOCALAPI_ALLOW_PRIVATE_URLS": "1",
+            **extra_env,
+        }
+        log = open(tmp_path / f"worker-{len(workers)}.log", "wb")  # noqa: SIM115 (closed with the process)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool=solo", "--loglevel=INFO"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+@override_settings(LOCALAPI_ALLOW_PRIVATE_URLS=True)
+def test_a_worker_process_processes_posted_inputs(
+    alice: Caller, alice_app: App, start_worker: Callable[..., object]
+) -> None:
+    response = alice.call(
+        "PostInputs",
+        service_pb2.PostInputsRequest(
+            user_app_id=alice.app_ids("main"),
+            inputs=[
+                resources_pb2.Input(id="img", data=resources_pb2.Data(image=resources_pb2.Image(base64=png(90, 60)))),
+                resources_pb2.Input(id="txt", data=resources_pb2.Data(text=resources_pb2.Text(raw="hello"))),
+            ],
+        ),
+    )
+    assert [i.status.code for i in response.inputs] == [codes.INPUT_DOWNLOAD_PENDING] * 2
+    # Nothing processes them before a worker runs.
+    time.sleep(0.5)
+    assert set(Input.objects.values_list("status_code", flat=True)) == {codes.INPUT_DOWNLOAD_PENDING}
+
+    start_worker()
+    wait_for(lambda: set(Input.objects.values_list("status_code", flat=True)) == {codes.INPUT_DOWNLOAD_SUCCESS})
+    item = alice.call("GetInput", service_pb2.GetInputRequest(user_app_id=alice.app_ids("main"), input_id="img")).input
+    assert (item.data.image.image_info.width, item.data.image.image_info.height) == (90, 60)
+
+
+class _Gate:
+    """A picture server that holds every request until it is opened."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.requests = 0
+        gate = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                gate.requests += 1
+                gate.opened.wait(timeout=60)
+                body = jpeg(50, 40)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/pic.jpg"
+
+
+@override_settings(LOCALAPI_ALLOW_PRIVATE_URLS=True)
+def test_an_input_whose_worker_died_half_way_is_finished_by_the_next_worker(
+    alice: Caller, alice_app: App, start_worker: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    gate = _Gate()
+    try:
+        alice.call(
+            "PostInputs",
+            service_pb2.PostInputsRequest(
+                user_app_id=alice.app_ids("main"),
+                inputs=[
+                    resources_pb2.Input(id="slow", data=resources_pb2.Data(image=resources_pb2.Image(url=gate.url)))
+                ],
+            ),
+        )
+        first = start_worker()
+        wait_for(lambda: Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_IN_PROGRESS)
+        first.send_signal(signal.SIGKILL)  # dies in the middle of the download
+        first.wait(timeout=30)
+        assert Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_IN_PROGRESS
+
+        gate.opened.set()
+        start_worker(LOCALAPI_REQUEUE_AFTER="0")
+        wait_for(lambda: Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_SUCCESS)
+        assert gate.requests == 2
+    finally:
+        gate.opened.set()
+        gate.server.shutdown()
