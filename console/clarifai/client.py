@@ -1,0 +1,460 @@
+"""The console's client for the Clarifai REST API: one long-lived httpx client per connection.
+
+`ClarifaiClient.call(rpc, request)` takes a clarifai-grpc request message and answers the RPC's response
+message; `iter_pages` walks a list RPC page by page; `get_bytes` fetches hosted media. Every call is
+bounded by an overall deadline (retries and slow bodies included), idempotent calls are retried on
+transient failures, and every failure is a `ClarifaiError`. The token travels only in the
+`Authorization` header; it is kept out of URLs, messages, logs and reprs.
+"""
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, TypeVar
+
+import httpx
+from clarifai_grpc.grpc.api.status import status_pb2
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
+
+from console.clarifai import timing, wire
+from console.clarifai.errors import (
+    MIXED_STATUS,
+    SUCCESS,
+    THROTTLED,
+    ClarifaiError,
+    ClarifaiProtocolError,
+    ClarifaiStatusError,
+    ClarifaiTimeout,
+    ClarifaiTooLarge,
+    ClarifaiTransportError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
+DEFAULT_DEADLINE = 30.0
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
+USER_AGENT = f"clarifai-console/0.1 httpx/{httpx.__version__}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How idempotent calls are retried: `attempts` in all, with random exponential waits between them.
+
+    A server's `Retry-After` replaces the computed wait. No wait ever ends past the call's deadline:
+    when it would, the call gives up at once with the last failure.
+    """
+
+    attempts: int = 3
+    base_wait: float = 0.5
+    max_wait: float = 8.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+
+class Media(NamedTuple):
+    content: bytes
+    content_type: str
+
+
+class ClarifaiClient:
+    """A connection to one Clarifai API (the real one or a compatible one) with one token.
+
+    Thread-safe; keep one per connection for the life of the process, and `close()` it when the
+    connection changes. `transport` replaces the network (the console's in-process local API, or
+    httpx.MockTransport in tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        user_id: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
+        retry: RetryPolicy | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        media_hosts: Iterable[str] = (),
+    ) -> None:
+        try:
+            url = httpx.URL(base_url.strip().rstrip("/"))
+        except httpx.InvalidURL:
+            raise ValueError("The base URL is not a valid URL.") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("The base URL must be an http:// or https:// URL with a host.")
+        token = token.strip()
+        # Checked here so that httpx never builds an error message around a header holding the token.
+        if not token or not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+            raise ValueError("The token must be one word of printable ASCII characters.")
+        self.base_url = str(url.copy_with(username=None, password=None, query=None, fragment=None))
+        self.user_id = user_id or "me"
+        self.timeout = httpx.Timeout(timeout)
+        self.deadline = deadline
+        self.retry = retry or RetryPolicy()
+        self.max_response_bytes = max_response_bytes
+        self._host = url.netloc.decode()
+        self._media_hosts = frozenset(h.lower() for h in media_hosts)
+        self._token = token
+        # httpx.Headers masks Authorization in its repr, so the token stays out of tracebacks that show locals.
+        self._auth = httpx.Headers({"Authorization": f"Key {token}"})
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=self.timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT, "X-Clarifai-Request-ID-Prefix": "console"},
+        )
+
+    def __repr__(self) -> str:
+        return f"<ClarifaiClient {self.base_url} user={self.user_id}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "ClarifaiClient":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- RPCs -------------------------------------------------------------------------------------
+
+    def call(self, rpc: str, request: Message, *, deadline: float | None = None) -> Any:
+        """Call `rpc` with its clarifai-grpc request message and return its response message.
+
+        Returns on success (10000) and on mixed status (10010, where per-item statuses tell which items
+        failed); raises a ClarifaiError otherwise. `deadline` (seconds) overrides the client's default
+        for this call. Raises ValueError or TypeError for a call that cannot be built (unknown RPC, wrong
+        request type, a field needed by the URL missing): those are bugs, not failures to show.
+        """
+        prepared = wire.prepare(rpc, request, self.user_id)
+        started = time.perf_counter()
+        try:
+            return self._with_retries(
+                rpc, prepared.rpc.idempotent, deadline, lambda until: self._call_once(prepared, until)
+            )
+        finally:
+            timing.record(rpc, started, time.perf_counter())
+
+    def iter_pages(
+        self, rpc: str, request: Message, items_field: str, *, per_page: int = 128, deadline: float | None = None
+    ) -> Iterator[Any]:
+        """Yield the items of a list RPC page after page, from page 1, until a page comes back empty.
+
+        The API has no total count, so an empty page is the only sign of the end. Requests with a
+        `pagination` field (the searches) are paged through it, others through `page` and `per_page`.
+        `deadline` applies to each page's call.
+        """
+        if not 1 <= per_page <= 1000:
+            raise ValueError("per_page must be between 1 and 1000.")
+        response_class = wire.get_rpc(rpc).response_class
+        if items_field not in response_class.DESCRIPTOR.fields_by_name:
+            raise ValueError(f"{response_class.DESCRIPTOR.name} has no field {items_field!r}.")
+        fields = request.DESCRIPTOR.fields_by_name
+        if "page" not in fields and "pagination" not in fields:
+            raise ValueError(f"{request.DESCRIPTOR.name} is not paginated.")
+        page = 1
+        while True:
+            paged = type(request)()
+            paged.CopyFrom(request)
+            target = paged if "page" in fields else paged.pagination  # type: ignore[attr-defined]
+            target.page = page
+            target.per_page = per_page
+            items = getattr(self.call(rpc, paged, deadline=deadline), items_field)
+            if not items:
+                return
+            yield from items
+            page += 1
+
+    # --- Media ------------------------------------------------------------------------------------
+
+    def get_bytes(self, url: str, max_bytes: int, *, deadline: float | None = None) -> Media:
+        """Fetch hosted media (`{hosted.prefix}/{size}/{hosted.suffix}`) with the connection's token.
+
+        Raises ClarifaiTooLarge as soon as the body would pass `max_bytes`. The token is only sent to
+        the API's own host, to `media_hosts`, and (for the real API) to https hosts under clarifai.com;
+        any other URL is refused rather than fetched with it.
+        """
+        try:
+            target = self._http.base_url.join(url) if url.startswith("/") else httpx.URL(url)
+        except httpx.InvalidURL:
+            raise ClarifaiProtocolError(f"The media URL {url!r} is not valid.", rpc="media") from None
+        if not self._may_send_token_to(target):
+            raise ClarifaiProtocolError(
+                f"Will not fetch {target.host or url!r} with the connection's token: "
+                f"media must come from {self._host}.",
+                rpc="media",
+            )
+        started = time.perf_counter()
+        try:
+            return self._with_retries(
+                "media", True, deadline, lambda until: self._get_bytes_once(target, max_bytes, until)
+            )
+        finally:
+            timing.record("media", started, time.perf_counter())
+
+    def _may_send_token_to(self, url: httpx.URL) -> bool:
+        if url.scheme not in ("http", "https") or not url.host:
+            return False
+        base = self._http.base_url
+        if url.host == base.host and url.scheme == base.scheme and url.port == base.port:
+            return True
+        if url.scheme != "https":
+            return False
+        if url.host in self._media_hosts:
+            return True
+        # The real API serves hosted media from data.clarifai.com, a sibling of api.clarifai.com.
+        return _under(base.host, "clarifai.com") and _under(url.host, "clarifai.com")
+
+    def _get_bytes_once(self, url: httpx.URL, max_bytes: int, until: float) -> Media:
+        request = self._http.build_request(
+            "GET", url, headers={**self._auth, "Accept": "*/*"}, timeout=self._timeout_until(until)
+        )
+        # httpx drops the Authorization header when a redirect leaves the origin.
+        response, body = self._exchange(request, until, max_bytes, "media", follow_redirects=True)
+        if response.status_code == 200:
+            return Media(body, response.headers.get("content-type", "application/octet-stream"))
+        data = wire.decode_object(body)
+        if data is not None and isinstance(data.get("status"), dict):
+            try:
+                status = json_format.ParseDict(data["status"], status_pb2.Status(), ignore_unknown_fields=True)
+            except json_format.ParseError:
+                status = None
+            if status is not None:
+                raise self._status_error("media", status, response)
+        if response.status_code in RETRYABLE_HTTP:
+            raise self._unavailable("media", response)
+        raise ClarifaiProtocolError(
+            f"{url.host} answered HTTP {response.status_code} for the media at {url.path}.",
+            http_status=response.status_code,
+            rpc="media",
+        )
+
+    # --- One attempt ------------------------------------------------------------------------------
+
+    def _call_once(self, prepared: wire.Prepared, until: float) -> Message:
+        rpc = prepared.rpc.name
+        request = self._http.build_request(
+            prepared.verb,
+            prepared.path,
+            params=prepared.params,
+            content=prepared.body,
+            headers={
+                **self._auth,
+                "Accept": "application/json",
+                **({"Content-Type": "application/json"} if prepared.body is not None else {}),
+            },
+            timeout=self._timeout_until(until),
+        )
+        response, body = self._exchange(request, until, self.max_response_bytes, rpc)
+        data = wire.decode_object(body)
+        if data is None or not isinstance(data.get("status"), dict):
+            if response.status_code in RETRYABLE_HTTP:
+                raise self._unavailable(rpc, response)
+            raise ClarifaiProtocolError(
+                f"{self.base_url} did not answer like a Clarifai API ({_describe(response)}).",
+                http_status=response.status_code,
+                rpc=rpc,
+            )
+        try:
+            message = wire.parse_response(data, prepared.rpc.response_class)
+        except (json_format.ParseError, ValueError, TypeError) as e:
+            raise ClarifaiProtocolError(
+                f"{self.base_url} answered {rpc} with a body that does not fit its response: {e}",
+                http_status=response.status_code,
+                rpc=rpc,
+            ) from None
+        status = message.status  # type: ignore[attr-defined]
+        log.debug("%s %s %s: HTTP %s, status %s", rpc, prepared.verb, prepared.path, response.status_code, status.code)
+        if status.code in (SUCCESS, MIXED_STATUS):
+            return message
+        raise self._status_error(rpc, status, response)
+
+    def _exchange(
+        self, request: httpx.Request, until: float, max_bytes: int, rpc: str, *, follow_redirects: bool = False
+    ) -> tuple[httpx.Response, bytes]:
+        """Send one request and read its whole body, within the deadline and the size cap."""
+        if time.monotonic() >= until:
+            raise self._timed_out(rpc)
+        try:
+            response = self._http.send(request, stream=True, follow_redirects=follow_redirects)
+            try:
+                length = response.headers.get("content-length", "")
+                if length.isdigit() and int(length) > max_bytes:
+                    raise self._too_large(rpc, response, max_bytes)
+                chunks = []
+                size = 0
+                # Per-read timeouts alone let a server that drips one byte at a time hold a call forever.
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise self._too_large(rpc, response, max_bytes)
+                    if time.monotonic() >= until:
+                        raise self._timed_out(rpc)
+                    chunks.append(chunk)
+            finally:
+                response.close()
+        except httpx.TimeoutException as e:
+            raise self._timed_out(rpc, retryable=isinstance(e, httpx.ConnectTimeout)) from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as e:
+            raise ClarifaiTransportError(self._unreachable(e), rpc=rpc, retryable=True) from None
+        except httpx.TransportError as e:
+            raise ClarifaiTransportError(self._unreachable(e), rpc=rpc) from None
+        except httpx.HTTPError as e:  # a body that cannot be decoded (bad gzip), too many redirects
+            raise ClarifaiProtocolError(f"{self._host} sent an answer that could not be read: {e}", rpc=rpc) from None
+        return response, b"".join(chunks)
+
+    def _timeout_until(self, until: float) -> httpx.Timeout:
+        remaining = max(until - time.monotonic(), 0.001)
+        t = self.timeout
+        return httpx.Timeout(
+            connect=_at_most(t.connect, remaining),
+            read=_at_most(t.read, remaining),
+            write=_at_most(t.write, remaining),
+            pool=_at_most(t.pool, remaining),
+        )
+
+    # --- Retries ----------------------------------------------------------------------------------
+
+    def _with_retries(self, rpc: str, idempotent: bool, deadline: float | None, attempt: Callable[[float], T]) -> T:
+        until = time.monotonic() + (self.deadline if deadline is None else deadline)
+
+        def redacted(until: float) -> T:
+            try:
+                return attempt(until)
+            except ClarifaiError as e:
+                e.redact(self._token)
+                raise
+
+        try:
+            if not idempotent or self.retry.attempts <= 1:
+                return redacted(until)
+            return self._retrying(rpc, until)(redacted, until)
+        except ClarifaiError as e:
+            log.info("%s failed: %s", rpc, e.message)
+            raise
+
+    def _retrying(self, rpc: str, until: float) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, ClarifaiError) and e.retryable),
+            wait=self._wait,
+            stop=lambda state: (
+                state.attempt_number >= self.retry.attempts or time.monotonic() + state.upcoming_sleep >= until
+            ),
+            sleep=self.retry.sleep,
+            before_sleep=lambda state: _log_retry(rpc, state, self.retry.attempts),
+            reraise=True,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, ClarifaiError) and error.retry_after is not None:
+            return error.retry_after
+        return wait_random_exponential(multiplier=self.retry.base_wait, max=self.retry.max_wait)(state)
+
+    # --- Errors -----------------------------------------------------------------------------------
+
+    def _status_error(self, rpc: str, status: Any, response: httpx.Response) -> ClarifaiStatusError:
+        error = ClarifaiStatusError(
+            code=status.code,
+            description=status.description,
+            details=status.details,
+            req_id=status.req_id or response.headers.get("x-clarifai-request-id", ""),
+            http_status=response.status_code,
+            rpc=rpc,
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+        )
+        error.retryable = not error.is_auth_failure and (
+            status.code == THROTTLED or response.status_code in RETRYABLE_HTTP
+        )
+        return error
+
+    def _unavailable(self, rpc: str, response: httpx.Response) -> ClarifaiTransportError:
+        return ClarifaiTransportError(
+            f"{self._host} is unavailable ({_describe(response)}); try again in a moment.",
+            rpc=rpc,
+            retryable=True,
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+        )
+
+    def _timed_out(self, rpc: str, *, retryable: bool = False) -> ClarifaiTimeout:
+        text = (
+            f"{self._host} did not send the media in time."
+            if rpc == "media"
+            else f"{self._host} did not answer {rpc} in time."
+        )
+        return ClarifaiTimeout(text, rpc=rpc, retryable=retryable)
+
+    def _too_large(self, rpc: str, response: httpx.Response, max_bytes: int) -> ClarifaiTooLarge:
+        return ClarifaiTooLarge(
+            f"The answer from {response.url.host} is larger than {_size(max_bytes)}.",
+            http_status=response.status_code,
+            rpc=rpc,
+        )
+
+    def _unreachable(self, error: httpx.HTTPError) -> str:
+        reason = str(error) or type(error).__name__
+        return f"Could not reach {self._host}: {reason}"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header in seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _log_retry(rpc: str, state: RetryCallState, attempts: int) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.info(
+        "%s failed (%s); attempt %d of %d in %.2f s",
+        rpc,
+        error,
+        state.attempt_number + 1,
+        attempts,
+        state.upcoming_sleep,
+    )
+
+
+def _describe(response: httpx.Response) -> str:
+    content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    text = f"HTTP {response.status_code}, {content_type}"
+    if response.is_redirect and "location" in response.headers:
+        text += f", redirected to {response.headers['location']}"
+    return text
+
+
+def _at_most(value: float | None, limit: float) -> float:
+    return limit if value is None else min(value, limit)
+
+
+def _under(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"

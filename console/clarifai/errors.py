@@ -1,0 +1,129 @@
+"""The one error family of the Clarifai client: views catch `ClarifaiError` and show its `message`.
+
+Every message is written for the person using the console, names the server by its host, and never
+holds the token (the client redacts it even from text the server sends back).
+"""
+
+from clarifai_grpc.grpc.api.status import status_code_pb2
+
+REDACTED = "[token]"
+
+
+class ClarifaiError(Exception):
+    """A call to the Clarifai API failed; `message` says why in words fit to show a user.
+
+    `retryable` says the failure is transient (a refused connection, a 503, throttling): trying the same
+    call again later may succeed. The client retries idempotent calls by itself; a job that made a
+    create or a delete can use it to decide whether to schedule another try. `retry_after` is the
+    server's `Retry-After` in seconds, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rpc: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rpc = rpc
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+    def redact(self, secret: str) -> None:
+        """Remove `secret` from every text this error carries (a server may echo what it was sent)."""
+        if not secret:
+            return
+        for name, value in vars(self).items():
+            if isinstance(value, str) and secret in value:
+                setattr(self, name, value.replace(secret, REDACTED))
+        self.args = (self.message,)
+
+
+class ClarifaiTransportError(ClarifaiError):
+    """The server could not be reached, or the connection failed during the call."""
+
+
+class ClarifaiTimeout(ClarifaiError):
+    """The call did not finish within its deadline, or a connection could not be made in time."""
+
+
+class ClarifaiProtocolError(ClarifaiError):
+    """The server answered, but not the way a Clarifai API answers (an HTML page, a body of the wrong shape)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        rpc: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, rpc=rpc, retryable=retryable, retry_after=retry_after)
+        self.http_status = http_status
+
+
+class ClarifaiTooLarge(ClarifaiProtocolError):
+    """The answer is bigger than the caller allowed (a picture past the media cap, a runaway response)."""
+
+
+class ClarifaiStatusError(ClarifaiError):
+    """The API answered with a status other than success (10000) or mixed status (10010)."""
+
+    def __init__(
+        self,
+        *,
+        code: int,
+        description: str = "",
+        details: str = "",
+        req_id: str = "",
+        http_status: int | None = None,
+        rpc: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.code = code
+        self.description = description
+        self.details = details
+        self.req_id = req_id
+        self.http_status = http_status
+        super().__init__(
+            status_message(code, description, details), rpc=rpc, retryable=retryable, retry_after=retry_after
+        )
+
+    @property
+    def code_name(self) -> str:
+        return code_name(self.code)
+
+    @property
+    def is_auth_failure(self) -> bool:
+        """The token is wrong, expired, lacks scopes or is over its limits: asking again will not help."""
+        return self.http_status in (401, 403) or (11000 <= self.code <= 11009 and self.code != THROTTLED)
+
+
+SUCCESS = status_code_pb2.SUCCESS
+MIXED_STATUS = status_code_pb2.MIXED_STATUS
+THROTTLED = status_code_pb2.CONN_THROTTLED
+
+
+def code_name(code: int) -> str:
+    """The symbolic name of a status code, such as CONN_KEY_INVALID; the number itself if it has none."""
+    try:
+        return status_code_pb2.StatusCode.Name(code)
+    except ValueError:
+        return str(code)
+
+
+def status_message(code: int, description: str, details: str) -> str:
+    # The description is the code's generic text ("Resource does not exist"); details say which one.
+    text = description.strip() or "The Clarifai API refused the request"
+    details = details.strip()
+    if details and details != text:
+        text = f"{text.rstrip('.')}: {details}"
+    return f"{text} ({code_name(code)}, {code})"
