@@ -214,7 +214,7 @@ def render(spec: PictureSpec) -> bytes:
     gradient = Image.linear_gradient("L").resize((w, h))
     image = Image.composite(Image.new("RGB", (w, h), bottom), Image.new("RGB", (w, h), top), gradient)
     draw = ImageDraw.Draw(image)
-    r = min(w, h) * rng.uniform(0.24, 0.36)
+    r = min(w, h) * rng.uniform(0.26, 0.4)
     cx = rng.uniform(r * 1.1, w - r * 1.1)
     cy = rng.uniform(r * 1.1, h - r * 1.1)
     angle = rng.uniform(0, 2 * math.pi) if spec.shape != "star" else rng.uniform(-0.3, 0.3)
@@ -337,6 +337,7 @@ def _render_shapes(rng: random.Random, count: int) -> tuple[list[PictureSpec], l
 def _make_shapes(
     user: User, rng: random.Random, specs: list[PictureSpec], pictures: list[tuple[str, media.Decoded]]
 ) -> App:
+    """The shapes app's rows; the caller writes the pictures' files once the app has its pk."""
     app = App.objects.create(
         user=user,
         app_id=SHAPES_APP,
@@ -503,7 +504,7 @@ def seed_large(
         have = Input.objects.filter(app=existing).count()
         if have == count:
             return Seeded(apps=[app_id], inputs=count, already=True)
-        raise DemoError(f"App {DEMO_USER}/{app_id} has {have:,} inputs, not {count:,}: reset it to rebuild it.")
+        raise DemoError(f"App {DEMO_USER}/{app_id} has {have:,} inputs, not {count:,}.")
     if pictures < 1:
         raise DemoError("The pool needs at least one picture.")
     with transaction.atomic():

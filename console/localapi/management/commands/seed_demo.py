@@ -80,7 +80,7 @@ class Command(BaseCommand):
                 progress=progress,
             )
         except demo.DemoError as e:
-            raise CommandError(f"{e} (use --reset)") from None
+            raise CommandError(f"{e} Use --reset to rebuild it.") from None
         if seeded.already:
             self.stdout.write(f"App {demo.DEMO_USER}/{app_id} already has {count:,} inputs.")
             return
