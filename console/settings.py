@@ -86,10 +86,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "console.core",
+    "console.accounts",
+    "console.connections",
+    "console.apps",
+    "console.inputs",
+    "console.concepts",
     "console.localapi",
 ]
 
 MIDDLEWARE = [
+    "console.core.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -97,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a signed-in user unless its view says otherwise (sign-in, health, the local API).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -116,6 +124,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.connections.context_processors.connections",
             ],
         },
     },
@@ -148,9 +157,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -212,6 +221,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# The console's side of the Clarifai API.
+# The built-in connection reaches the local API through this in-process httpx transport.
+CONSOLE_BUILTIN_TRANSPORT = "console.localapi.transport.LocalAPITransport"
+CONSOLE_MEDIA_MAX_BYTES = env_int("CONSOLE_MEDIA_MAX_BYTES", 25 * 1024 * 1024)
+CONSOLE_MEDIA_CACHE_ITEM_BYTES = env_int("CONSOLE_MEDIA_CACHE_ITEM_BYTES", 512 * 1024)
+CONSOLE_MEDIA_CACHE_SECONDS = env_int("CONSOLE_MEDIA_CACHE_SECONDS", 3600)
+# Thumbnails the console fetched, kept per process (size-capped: CONSOLE_MEDIA_CACHE_ITEM_BYTES each).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CONSOLE_CACHE_ENTRIES", 2000)},
+    }
+}
 
 # The embedded Clarifai-compatible API.
 LOCALAPI_ALLOW_PRIVATE_URLS = env_bool("LOCALAPI_ALLOW_PRIVATE_URLS", False)

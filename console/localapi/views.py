@@ -1,5 +1,6 @@
 """The REST transport: Django hands every request under /v2/ to the dispatcher, as it came."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -7,6 +8,7 @@ from console.localapi import dispatch
 
 
 @csrf_exempt  # token-authenticated API, no cookies involved
+@login_not_required
 def api(request: HttpRequest) -> HttpResponse:
     reply = dispatch.handle(
         verb=request.method or "GET",

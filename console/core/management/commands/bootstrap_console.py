@@ -14,12 +14,37 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from console.connections.crypto import TokenUnreadable
+from console.connections.models import BUILTIN_BASE_URL, Connection
+from console.localapi.models import Token, hash_token
+from console.localapi.models import User as LocalUser
+
+DEMO_USER = "demo"
+
 
 class Command(BaseCommand):
     help = "Create the first console account and the built-in connection if they do not exist."
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.ensure_first_account()
+        self.ensure_builtin_connection()
+
+    def ensure_builtin_connection(self) -> None:
+        """A connection to the local API as its demo user, with a token only the console holds."""
+        demo, _ = LocalUser.objects.get_or_create(id=DEMO_USER)
+        connection = Connection.objects.filter(builtin=True).first()
+        if connection is not None:
+            try:
+                if Token.objects.filter(user=demo, key_hash=hash_token(connection.token())).exists():
+                    return
+            except TokenUnreadable:
+                pass  # the keys changed: issue a new token below
+        _, secret = Token.issue(demo, description="the console's built-in connection")
+        connection = connection or Connection(name="Local demo", builtin=True, base_url=BUILTIN_BASE_URL)
+        connection.user_id = demo.id
+        connection.set_token(secret)
+        connection.save()
+        self.stdout.write(f"Built-in connection {connection.name!r} to the local API as user {demo.id}.")
 
     def ensure_first_account(self) -> None:
         users = get_user_model().objects

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AppsConfig(AppConfig):
+    name = "console.apps"
+    label = "clarifai_apps"

@@ -1,0 +1,44 @@
+"""One long-lived Clarifai client per connection, kept for the life of the process.
+
+The built-in connection reaches the local API through the in-process transport named by
+CONSOLE_BUILTIN_TRANSPORT, so a server with one worker thread never waits on itself.
+"""
+
+import threading
+from datetime import datetime
+
+from clarifai_grpc.grpc.api import service_pb2
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from console.clarifai import ClarifaiClient
+from console.clarifai.client import DEFAULT_DEADLINE
+from console.connections.models import BUILTIN_BASE_URL, Connection
+
+_clients: dict[int, tuple[datetime, ClarifaiClient]] = {}
+_lock = threading.Lock()
+
+
+def client_for(connection: Connection) -> ClarifaiClient:
+    """The client of this connection, made anew when the connection was changed since."""
+    with _lock:
+        cached = _clients.get(connection.pk)
+        if cached is not None and cached[0] == connection.updated_at:
+            return cached[1]
+        # A replaced client is left to the garbage collector: another thread may still be using it.
+        client = make_client(connection.base_url, connection.token(), connection.user_id, builtin=connection.builtin)
+        _clients[connection.pk] = (connection.updated_at, client)
+        return client
+
+
+def make_client(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> ClarifaiClient:
+    if builtin:
+        transport = import_string(settings.CONSOLE_BUILTIN_TRANSPORT)()
+        return ClarifaiClient(BUILTIN_BASE_URL, token, user_id, transport=transport, deadline=DEFAULT_DEADLINE)
+    return ClarifaiClient(base_url, token, user_id)
+
+
+def probe(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> None:
+    """Check that the API answers and accepts the token for this user; raises ClarifaiError if not."""
+    with make_client(base_url, token, user_id, builtin=builtin) as client:
+        client.call("ListApps", service_pb2.ListAppsRequest(per_page=1), deadline=15)

@@ -1,0 +1,32 @@
+"""The decorator every page over the Clarifai API uses: find the connection, show API failures in place."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from console.clarifai import ClarifaiError
+from console.connections.crypto import TokenUnreadable
+from console.connections.lookups import get_connection
+from console.core.rendering import upstream_error
+
+
+def connection_page(what: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Turn the URL's `conn_id` into a Connection argument; a ClarifaiError becomes an error shown
+    in place, saying that `what` failed (e.g. "Loading the inputs")."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, conn_id: int, **kwargs: Any) -> HttpResponse:
+            connection = get_connection(conn_id)
+            try:
+                return view(request, connection, **kwargs)
+            except ClarifaiError as e:
+                return upstream_error(request, e, what, {"connection": connection, **kwargs})
+            except TokenUnreadable as e:
+                return upstream_error(request, ClarifaiError(str(e)), what, {"connection": connection, **kwargs})
+
+        return wrapped
+
+    return decorate

@@ -1,0 +1,61 @@
+"""Adding and editing a connection: the token is asked for, checked against the API, and never shown again."""
+
+from typing import Any
+
+from django import forms
+
+from console.clarifai import ClarifaiError
+from console.connections import clients
+from console.connections.models import Connection
+
+
+class ConnectionForm(forms.ModelForm):
+    token = forms.CharField(
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="A personal access token (or an app API key). It is stored encrypted and never shown again.",
+    )
+
+    class Meta:
+        model = Connection
+        fields = ["name", "base_url", "user_id"]
+        labels = {"base_url": "Base URL"}
+        help_texts = {
+            "base_url": "https://api.clarifai.com for Clarifai, or the address of a compatible API.",
+            "user_id": "The Clarifai user whose apps this connection shows.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["token"].required = False
+            self.fields[
+                "token"
+            ].help_text = f"Stored, ending in …{self.instance.token_last4}. Leave empty to keep it, or enter a new one."
+        if self.instance.builtin:
+            # The built-in connection always reaches the local API in-process.
+            del self.fields["base_url"]
+
+    def clean_base_url(self) -> str:
+        return self.cleaned_data["base_url"].strip().rstrip("/")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        token = data.get("token") or (self.instance.token() if self.instance.pk else "")
+        base_url = data.get("base_url") or self.instance.base_url
+        try:
+            clients.probe(base_url, token, data["user_id"], builtin=self.instance.builtin)
+        except ClarifaiError as e:
+            raise forms.ValidationError(f"The API refused this connection: {e.message}") from None
+        except ValueError as e:  # a base URL or token the client cannot use at all
+            raise forms.ValidationError(str(e)) from None
+        return data
+
+    def save(self, commit: bool = True) -> Connection:
+        connection = super().save(commit=False)
+        if self.cleaned_data.get("token"):
+            connection.set_token(self.cleaned_data["token"])
+        if commit:
+            connection.save()
+        return connection

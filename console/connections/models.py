@@ -1,0 +1,42 @@
+"""A connection: where a Clarifai API is (base URL), whose account (user id), and its token, encrypted.
+
+The token is decrypted only to make requests; it is never rendered, logged or put in a URL. Pages
+show only its last four characters.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from console.connections import crypto
+
+BUILTIN_BASE_URL = "http://localapi.internal"
+
+
+class Connection(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.URLField(max_length=500, default="https://api.clarifai.com")
+    user_id = models.CharField("Clarifai user id", max_length=255)
+    token_encrypted = models.TextField(editable=False)
+    token_last4 = models.CharField(max_length=4, editable=False)
+    # The embedded local API, reached in-process rather than over a socket (see clients.py).
+    builtin = models.BooleanField(default=False, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-builtin", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_token(self, token: str) -> None:
+        self.token_encrypted = crypto.encrypt(token)
+        self.token_last4 = token[-4:]
+
+    def token(self) -> str:
+        return crypto.decrypt(self.token_encrypted)
+
+    @property
+    def display_url(self) -> str:
+        return "Built-in local API" if self.builtin else self.base_url

@@ -1,0 +1,58 @@
+"""Reading page, page size and other numbers from a query string, forgivingly: a bad value is the default."""
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+
+
+def int_param(request: HttpRequest, name: str, default: int, lowest: int = 1, highest: int = 1_000_000) -> int:
+    try:
+        value = int(request.GET.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    return min(max(value, lowest), highest)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of a list the API pages by page/per_page, with no total unless one is known."""
+
+    number: int
+    per_page: int
+    count: int  # items on this page
+    total: int | None = None
+
+    @property
+    def first_item(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.count else 0
+
+    @property
+    def last_item(self) -> int:
+        return (self.number - 1) * self.per_page + self.count
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        if self.total is not None:
+            return self.last_item < self.total
+        return self.count == self.per_page  # a full page may have more after it
+
+    @property
+    def previous(self) -> int:
+        return self.number - 1
+
+    @property
+    def next(self) -> int:
+        return self.number + 1
+
+
+def page_params(request: HttpRequest, default_per_page: int, choices: tuple[int, ...] = ()) -> tuple[int, int]:
+    """(page, per_page) from ?page= and ?per_page=; per_page is one of `choices` when given."""
+    number = int_param(request, "page", 1)
+    per_page = int_param(request, "per_page", default_per_page, 1, 1000)
+    if choices and per_page not in choices:
+        per_page = default_per_page
+    return number, per_page

@@ -1,0 +1,51 @@
+"""Rendering pages and their HTMX partials, and showing upstream errors in place.
+
+One template per page; an HTMX request gets only the named `{% partialdef %}` of it, every other
+request (a link opened directly, a history restore) the full page.
+"""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django_htmx.http import reswap
+
+from console.clarifai import ClarifaiError, ClarifaiStatusError, ClarifaiTimeout
+
+NOT_FOUND_CODES = {11101, 30102}
+
+
+def wants_partial(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, partial: str | None = None, status: int = 200
+) -> HttpResponse:
+    name = f"{template}#{partial}" if partial and wants_partial(request) else template
+    response = render(request, name, context, status=status)
+    # The same URL answers a page or a partial: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
+    return response
+
+
+def upstream_error(request: HttpRequest, error: ClarifaiError, what: str, context: dict[str, Any]) -> HttpResponse:
+    """What failed, the Clarifai status, and a way to try again; never a stack trace."""
+    if isinstance(error, ClarifaiStatusError):
+        status = 404 if error.code in NOT_FOUND_CODES else 502
+    else:
+        status = 504 if isinstance(error, ClarifaiTimeout) else 502
+    context = {
+        **context,
+        "what": what,
+        "error": error,
+        "retry_url": request.get_full_path() if request.method == "GET" else "",
+        "in_place": wants_partial(request),
+    }
+    response = render_page(request, "core/error.html", context, partial="error", status=status)
+    if wants_partial(request):
+        # Inside whatever the request was going to replace, so that trying again still has its target.
+        reswap(response, "innerHTML")
+    return response

@@ -1,0 +1,206 @@
+"""The inputs of an app: the grid, one input's detail, editing and deleting it, and its pictures."""
+
+from urllib.parse import urlencode
+
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console.apps.views import ids
+from console.clarifai import ClarifaiError, concurrently
+from console.connections.clients import client_for
+from console.connections.decorators import connection_page
+from console.connections.models import Connection
+from console.core.paging import Page, page_params
+from console.core.rendering import render_page
+from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, present
+from console.inputs.forms import InputEditForm, initial_concepts
+
+PER_PAGE_CHOICES = (32, 64, 128, 256)
+DEFAULT_PER_PAGE = 128
+FILTERS = {"all": None, "processed": PROCESSED, "pending": PENDING, "processing": IN_PROGRESS, "failed": FAILED}
+GRID_PARAMS = ("page", "per_page", "status")
+# Served as they are; SVG is not among them, since it can carry script.
+PICTURE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/avif"}
+
+
+def _filter_total(counts: resources_pb2.InputCount, code: int | None) -> int:
+    by_code = {
+        PROCESSED: counts.processed,
+        PENDING: counts.to_process,
+        IN_PROGRESS: counts.processing,
+        FAILED: counts.errors,
+    }
+    return by_code[code] if code else sum(by_code.values())
+
+
+def _grid_query(request: HttpRequest) -> str:
+    """The grid's own query parameters, to come back to the same page from an input."""
+    return urlencode([(k, v) for k, v in request.GET.items() if k in GRID_PARAMS])
+
+
+@require_GET
+@connection_page("Loading the inputs")
+def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    number, per_page = page_params(request, DEFAULT_PER_PAGE, PER_PAGE_CHOICES)
+    status_key = request.GET.get("status", "all")
+    if status_key not in FILTERS:
+        status_key = "all"
+    code = FILTERS[status_key]
+    client, app_ids = client_for(connection), ids(connection, app_id)
+    listing = service_pb2.ListInputsRequest(user_app_id=app_ids, page=number, per_page=per_page)
+    if code:
+        listing.status.code = code
+    inputs, counts = concurrently(
+        lambda: client.call("ListInputs", listing).inputs,
+        lambda: client.call("GetInputCount", service_pb2.GetInputCountRequest(user_app_id=app_ids)).counts,
+    )
+    urls = Urls.of(connection, app_id)
+    context = {
+        "connection": connection,
+        "app_id": app_id,
+        "section": "inputs",
+        "inputs": [present(connection, item, urls) for item in inputs],
+        "page": Page(number, per_page, len(inputs), _filter_total(counts, code)),
+        "counts": counts,
+        "status_key": status_key,
+        "filters": FILTERS,
+        "per_page_choices": PER_PAGE_CHOICES,
+        "back": _grid_query(request),
+    }
+    return render_page(request, "inputs/grid.html", context, partial="grid")
+
+
+@require_GET
+@connection_page("Checking the input")
+def input_tile(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
+    """The poll of a tile still being processed: the same tile partial, without the poll once finished."""
+    item = (
+        client_for(connection)
+        .call("GetInput", service_pb2.GetInputRequest(user_app_id=ids(connection, app_id), input_id=input_id))
+        .input
+    )
+    context = {
+        "input": present(connection, item, Urls.of(connection, app_id)),
+        "connection": connection,
+        "app_id": app_id,
+    }
+    context["back"] = _grid_query(request)
+    return render_page(request, "inputs/grid.html", context, partial="tile")
+
+
+def _detail(
+    request: HttpRequest,
+    connection: Connection,
+    app_id: str,
+    item: resources_pb2.Input,
+    form: InputEditForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    view = present(connection, item, Urls.of(connection, app_id), with_metadata=True)
+    if form is None:
+        form = InputEditForm(initial={"concepts": initial_concepts(view.concepts), "metadata": view.metadata_json})
+    back = QueryDict(request.GET.get("back", ""))
+    grid_url = reverse("inputs:grid", args=[connection.pk, app_id])
+    context = {
+        "connection": connection,
+        "app_id": app_id,
+        "section": "inputs",
+        "input": view,
+        "form": form,
+        "grid_url": f"{grid_url}?{urlencode([(k, v) for k, v in back.items() if k in GRID_PARAMS])}",
+        "back": request.GET.get("back", ""),
+    }
+    return render_page(request, "inputs/detail.html", context, partial="detail", status=status)
+
+
+def _get_input(connection: Connection, app_id: str, input_id: str) -> resources_pb2.Input:
+    request = service_pb2.GetInputRequest(user_app_id=ids(connection, app_id), input_id=input_id)
+    return client_for(connection).call("GetInput", request).input
+
+
+@require_GET
+@connection_page("Loading the input")
+def input_detail(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
+    return _detail(request, connection, app_id, _get_input(connection, app_id, input_id))
+
+
+@require_POST
+@connection_page("Saving the input")
+def input_edit(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
+    item = _get_input(connection, app_id, input_id)
+    form = InputEditForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, connection, app_id, item, form, status=400)
+    patch = resources_pb2.Input(id=input_id)
+    for concept_id, value in form.cleaned_data["concepts"].items():
+        patch.data.concepts.append(resources_pb2.Concept(id=concept_id, value=value))
+    patch.data.metadata.SetInParent()
+    patch.data.metadata.update(form.cleaned_data["metadata"])
+    try:
+        response = client_for(connection).call(
+            "PatchInputs",
+            service_pb2.PatchInputsRequest(user_app_id=ids(connection, app_id), inputs=[patch], action="overwrite"),
+        )
+    except ClarifaiError as e:
+        form.add_error(None, f"Nothing was saved: {e.message}")
+        return _detail(request, connection, app_id, item, form, status=502)
+    messages.success(request, "Saved.")
+    return _detail(
+        request, connection, app_id, response.inputs[0] if response.inputs else _get_input(connection, app_id, input_id)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@connection_page("Deleting the input")
+def input_delete(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
+    item = _get_input(connection, app_id, input_id)
+    if request.method == "POST":
+        client_for(connection).call(
+            "DeleteInput", service_pb2.DeleteInputRequest(user_app_id=ids(connection, app_id), input_id=input_id)
+        )
+        messages.success(request, f"Input {input_id} deleted.")
+        back = QueryDict(request.POST.get("back", ""))
+        grid_url = reverse("inputs:grid", args=[connection.pk, app_id])
+        return redirect(f"{grid_url}?{urlencode([(k, v) for k, v in back.items() if k in GRID_PARAMS])}")
+    context = {
+        "connection": connection,
+        "app_id": app_id,
+        "section": "inputs",
+        "input": present(connection, item, Urls.of(connection, app_id)),
+        "back": request.GET.get("back", ""),
+    }
+    return render_page(request, "inputs/delete.html", context)
+
+
+@require_GET
+@connection_page("Loading the picture")
+def media(request: HttpRequest, connection: Connection) -> HttpResponse:
+    """A hosted picture, fetched with the connection's token (which never reaches the browser)."""
+    try:
+        url = media_signer(connection).unsign(request.GET.get("u", ""))
+    except signing.BadSignature:
+        return HttpResponseBadRequest("This picture address is not one the console made.")
+    key = f"media:{connection.pk}:{connection.updated_at.timestamp()}:{url}"
+    cached = cache.get(key)
+    if cached is None:
+        fetched = client_for(connection).get_bytes(url, settings.CONSOLE_MEDIA_MAX_BYTES)
+        cached = (fetched.content, fetched.content_type)
+        if len(fetched.content) <= settings.CONSOLE_MEDIA_CACHE_ITEM_BYTES:
+            cache.set(key, cached, settings.CONSOLE_MEDIA_CACHE_SECONDS)
+    content, content_type = cached
+    picture = content_type.split(";")[0].strip().lower() in PICTURE_TYPES
+    response = HttpResponse(content, content_type=content_type if picture else "application/octet-stream")
+    if not picture:
+        # Whatever else an API sends is not shown in the console's origin.
+        response["Content-Disposition"] = "attachment"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Hosted pictures never change at a given address; the browser may keep them, shared caches may not.
+    response["Cache-Control"] = "private, max-age=86400, immutable"
+    return response
