@@ -225,6 +225,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The console's side of the Clarifai API.
 # The built-in connection reaches the local API through this in-process httpx transport.
 CONSOLE_BUILTIN_TRANSPORT = "console.localapi.transport.LocalAPITransport"
+# Longest a call to a Clarifai API may take, retries included (seconds).
+CONSOLE_CLARIFAI_DEADLINE = env_int("CONSOLE_CLARIFAI_DEADLINE", 30)
 CONSOLE_MEDIA_MAX_BYTES = env_int("CONSOLE_MEDIA_MAX_BYTES", 25 * 1024 * 1024)
 CONSOLE_MEDIA_CACHE_ITEM_BYTES = env_int("CONSOLE_MEDIA_CACHE_ITEM_BYTES", 512 * 1024)
 CONSOLE_MEDIA_CACHE_SECONDS = env_int("CONSOLE_MEDIA_CACHE_SECONDS", 3600)

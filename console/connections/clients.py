@@ -12,7 +12,6 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from console.clarifai import ClarifaiClient
-from console.clarifai.client import DEFAULT_DEADLINE
 from console.connections.models import BUILTIN_BASE_URL, Connection
 
 _clients: dict[int, tuple[datetime, ClarifaiClient]] = {}
@@ -32,10 +31,11 @@ def client_for(connection: Connection) -> ClarifaiClient:
 
 
 def make_client(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> ClarifaiClient:
+    deadline = settings.CONSOLE_CLARIFAI_DEADLINE
     if builtin:
         transport = import_string(settings.CONSOLE_BUILTIN_TRANSPORT)()
-        return ClarifaiClient(BUILTIN_BASE_URL, token, user_id, transport=transport, deadline=DEFAULT_DEADLINE)
-    return ClarifaiClient(base_url, token, user_id)
+        return ClarifaiClient(BUILTIN_BASE_URL, token, user_id, transport=transport, deadline=deadline)
+    return ClarifaiClient(base_url, token, user_id, deadline=deadline)
 
 
 def probe(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> None:
