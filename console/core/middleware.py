@@ -13,9 +13,9 @@ class ServerTimingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        calls = timing.start_request()
         start = time.perf_counter()
-        response = self.get_response(request)
+        with timing.recording() as calls:
+            response = self.get_response(request)
         total = (time.perf_counter() - start) * 1000
         upstream = timing.upstream_seconds(calls) * 1000
         response["Server-Timing"] = (

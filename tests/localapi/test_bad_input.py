@@ -17,8 +17,8 @@ from django.test import override_settings
 
 from console.localapi.fetch import FetchError, fetch
 from console.localapi.models import App, Concept, Input
+from tests.images import png
 from tests.localapi.conftest import Caller
-from tests.localapi.images import png
 
 
 def raw(alice: Caller, method: str, path: str, **kwargs: Any) -> httpx.Response:

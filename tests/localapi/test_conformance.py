@@ -15,8 +15,8 @@ from google.protobuf.struct_pb2 import Struct
 from PIL import Image
 
 from console.localapi.models import App
+from tests.images import jpeg, png
 from tests.localapi.conftest import Caller
-from tests.localapi.images import jpeg, png
 
 SUCCESS = status_code_pb2.SUCCESS
 

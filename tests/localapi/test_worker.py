@@ -24,8 +24,8 @@ from django.test import override_settings
 
 from console.celery import app as celery_app
 from console.localapi.models import App, Input
+from tests.images import jpeg, png
 from tests.localapi.conftest import Caller
-from tests.localapi.images import jpeg, png
 
 pytestmark = pytest.mark.worker
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,176 @@
+"""One input: its detail page and partial, editing concepts and metadata, deleting it, its pictures."""
+
+import io
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from django.test import Client
+from PIL import Image
+
+from console.clarifai import ClarifaiClient
+from console.connections.models import Connection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+HX = {"HX-Request": "true"}
+
+
+def detail(local: Connection, input_id: str = "image-000", suffix: str = "") -> str:
+    return f"/c/{local.pk}/apps/shapes/inputs/{input_id}/{suffix}"
+
+
+def stored(api: ClarifaiClient, input_id: str = "image-000") -> resources_pb2.Input:
+    request = service_pb2.GetInputRequest(user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"), input_id=input_id)
+    return api.call("GetInput", request).input
+
+
+@pytest.fixture
+def shapes(make_app: Callable[..., str], api: ClarifaiClient) -> str:
+    make_app(images=1, texts=1)
+    patch = resources_pb2.Input(id="image-000")
+    patch.data.metadata.update({"split": "train", "n": 3, "nested": {"a": [1, 2]}})
+    api.call(
+        "PatchInputs",
+        service_pb2.PatchInputsRequest(
+            user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"), inputs=[patch], action="merge"
+        ),
+    )
+    return "shapes"
+
+
+def test_the_detail_is_its_own_page(console: Client, local: Connection, shapes: str) -> None:
+    html = console.get(detail(local)).content.decode()
+    assert "<html" in html
+    assert "<code>image-000</code>" in html
+    assert "40 × 30 · PNG" in html
+    assert "&quot;split&quot;: &quot;train&quot;" in html  # metadata as formatted JSON
+    assert "&quot;n&quot;: 3," in html  # a whole number shows as written, not 3.0
+    assert ">red</span>" in html
+
+
+def test_opened_from_the_grid_it_is_a_partial_with_a_way_back(console: Client, local: Connection, shapes: str) -> None:
+    response = console.get(detail(local) + "?back=page%3D2%26per_page%3D32%26evil%3D1", headers=HX)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="content">')
+    assert f'href="/c/{local.pk}/apps/shapes/inputs/?page=2&amp;per_page=32"' in html
+    assert "evil" not in html.split("← Inputs")[0][-200:]
+
+
+def test_a_text_input_shows_its_text(console: Client, local: Connection, shapes: str) -> None:
+    assert "Note 0" in console.get(detail(local, "text-000")).content.decode()
+
+
+def test_editing_replaces_concepts_and_metadata(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str
+) -> None:
+    response = console.post(
+        detail(local, suffix="edit"),
+        {"concepts": "circle\nred: 0\nblue = 0.5", "metadata": '{"split": "test"}'},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    assert "Saved." in response.content.decode()
+    item = stored(api)
+    assert {c.id: round(c.value, 2) for c in item.data.concepts} == {"circle": 1.0, "red": 0.0, "blue": 0.5}
+    assert dict(item.data.metadata) == {"split": "test"}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ('{"split": "test"', "This is not valid JSON"),
+        ("[1, 2]", "Metadata must be a JSON object"),
+        ('"text"', "Metadata must be a JSON object"),
+    ],
+)
+def test_invalid_metadata_is_refused_and_nothing_is_sent(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str, metadata: str, message: str
+) -> None:
+    response = console.post(detail(local, suffix="edit"), {"concepts": "circle", "metadata": metadata}, headers=HX)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert "circle" in html  # what was typed is kept
+    item = stored(api)
+    assert dict(item.data.metadata)["split"] == "train"
+    assert [c.id for c in item.data.concepts] == ["red"]
+
+
+@pytest.mark.parametrize(
+    ("concepts", "message"),
+    [("bad id!", "is not a concept id"), ("dog: 7", "from 0 to 1"), ("dog: much", "not a value")],
+)
+def test_invalid_concepts_are_refused(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str, concepts: str, message: str
+) -> None:
+    response = console.post(detail(local, suffix="edit"), {"concepts": concepts, "metadata": "{}"}, headers=HX)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert [c.id for c in stored(api).data.concepts] == ["red"]
+
+
+def test_editing_needs_a_csrf_token(local: Connection, staff: object, shapes: str) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff)  # type: ignore[arg-type]
+    response = browser.post(detail(local, suffix="edit"), {"concepts": "", "metadata": "{}"})
+    assert response.status_code == 403
+
+
+def test_deleting_asks_first_then_deletes(console: Client, local: Connection, api: ClarifaiClient, shapes: str) -> None:
+    confirm = console.get(detail(local, suffix="delete") + "?back=page%3D1")
+    assert "Delete the input <code>image-000</code>?" in confirm.content.decode()
+    assert stored(api).id == "image-000"  # asking changed nothing
+    assert console.get(detail(local, suffix="delete")).status_code == 200
+    response = console.post(detail(local, suffix="delete"), {"back": "page=1"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/c/{local.pk}/apps/shapes/inputs/?page=1"
+    listed = api.call(
+        "ListInputs", service_pb2.ListInputsRequest(user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"))
+    )
+    assert [i.id for i in listed.inputs] == ["text-000"]
+
+
+def test_the_console_serves_hosted_pictures_without_showing_the_token(
+    console: Client, local: Connection, shapes: str
+) -> None:
+    html = console.get(detail(local)).content.decode()
+    src = re.search(r'<img src="([^"]+)" alt="Input image-000"', html).group(1).replace("&amp;", "&")
+    response = console.get(src)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert "private" in response["Cache-Control"]
+    with Image.open(io.BytesIO(response.content)) as picture:
+        assert picture.size == (40, 30)
+    assert local.token() not in src and local.token().encode() not in response.content
+
+
+def test_the_media_view_fetches_only_urls_it_signed(console: Client, local: Connection, shapes: str) -> None:
+    assert console.get(f"/c/{local.pk}/media?u=http://169.254.169.254/latest").status_code == 400
+    html = console.get(detail(local)).content.decode()
+    signed = re.search(r'/media\?u=([^"]+)"', html).group(1).replace("&amp;", "&")
+    other = Connection.objects.create(name="Other", user_id="demo", token_encrypted=local.token_encrypted)
+    assert console.get(f"/c/{other.pk}/media?u={signed}").status_code == 400  # signed for another connection
+
+
+def test_an_unknown_input_shows_the_error_in_place_with_a_retry(
+    console: Client, local: Connection, shapes: str
+) -> None:
+    response = console.get(detail(local, "ghost"), headers=HX)
+    assert response.status_code == 404
+    assert response["HX-Reswap"] == "innerHTML"
+    html = response.content.decode()
+    assert "Loading the input failed" in html
+    assert "CONN_DOES_NOT_EXIST" in html and "11101" in html
+    assert f'hx-get="/c/{local.pk}/apps/shapes/inputs/ghost/"' in html
+    page = console.get(detail(local, "ghost"))
+    assert page.status_code == 404
+    assert "<html" in page.content.decode()
+    assert "Traceback" not in page.content.decode()
+
+
+def test_metadata_shown_is_valid_json(console: Client, local: Connection, shapes: str) -> None:
+    html = console.get(detail(local)).content.decode()
+    block = re.search(r"<pre>(.*?)</pre>", html, re.S).group(1)
+    assert json.loads(block.replace("&quot;", '"')) == {"n": 3, "nested": {"a": [1, 2]}, "split": "train"}
