@@ -29,7 +29,7 @@ class Command(BaseCommand):
         bind = f"{options['host']}:{options['port']}"
         web = (
             f"{python} -m gunicorn console.wsgi --bind {shlex.quote(bind)} --workers {options['web_processes']}"
-            f" --threads {options['threads']} --access-logfile - --graceful-timeout 10"
+            f" --threads {options['threads']} --access-logfile - --graceful-timeout 10 --no-control-socket"
         )
         worker = f"{python} -m celery -A console worker --loglevel=INFO --concurrency={options['worker_concurrency']}"
         self.stdout.write(f"Console at http://{bind}/ (Ctrl-C stops the web server and the worker)")
