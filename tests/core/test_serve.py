@@ -36,7 +36,7 @@ def test_it_serves_and_stops_the_web_server_and_the_worker_on_sigterm(tmp_path: 
     env = {**os.environ, "CONSOLE_VAR_DIR": str(tmp_path), "DATABASE_URL": database_url(), "SECURE_COOKIES": "0"}
     env.pop("CELERY_BROKER_URL", None)  # the embedded broker, in this test's own folder
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port), "--web-processes", "1", "--worker-concurrency", "1"],
+        [sys.executable, "manage.py", "serve", f"--port={port}", "--web-processes=1", "--worker-concurrency=1"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
