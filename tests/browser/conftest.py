@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from console.connections.models import Connection
@@ -61,6 +62,10 @@ def chromium_path() -> str:
 def playwright(_orm_beside_playwright: None) -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
+        # While Playwright runs, Django keeps this thread's database connections per async context: the
+        # ones the test opened are not the ones pytest-django closes. Close them (PostgreSQL will not drop
+        # a test database that still has sessions).
+        connections.close_all()
 
 
 @pytest.fixture
