@@ -97,6 +97,5 @@ def app_overview(request: HttpRequest, connection: Connection, app_id: str) -> H
         "datasets": datasets,
         "capped": LISTED_NAMES,
         "latest": [present(connection, item, urls) for item in latest],
-        "back": "",
     }
     return render(request, "apps/overview.html", context)

@@ -5,6 +5,7 @@ at /c/<connection>/media?u=<signed URL>. The URL is signed with the connection i
 media view fetches only URLs the console itself took from the API, and only with that connection.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,8 +32,19 @@ def media_signer(connection: Connection) -> signing.Signer:
     return signing.Signer(salt=f"console.media.{connection.pk}")
 
 
+class _Lookup:
+    """Django templates try `obj[name]` before `obj.name`; answering it saves an exception per lookup,
+    which is most of the cost of a grid of 128 tiles."""
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+
 @dataclass
-class ConceptView:
+class ConceptView(_Lookup):
     id: str
     name: str
     value: float
@@ -41,11 +53,17 @@ class ConceptView:
     def positive(self) -> bool:
         return self.value > 0
 
+    @property
+    def negative_class(self) -> str:
+        return "" if self.value > 0 else " no"
+
 
 @dataclass
-class InputView:
+class InputView(_Lookup):
     id: str
-    url: str  # the detail page
+    url: str  # the detail page; its edit, delete and tile URLs are under it
+    href: str  # the detail page, remembering the grid page to go back to
+    poll_href: str  # the tile alone, for polling
     status_code: int
     status_label: str
     status_kind: str
@@ -61,9 +79,28 @@ class InputView:
     image_format: str = ""
     concepts: list[ConceptView] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
+    snippet: str = ""  # the start of a text, for its tile
     metadata_json: str = "{}"
     created_at: datetime | None = None
     modified_at: datetime | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything a tile shows: the key of its cached markup (see grid.html)."""
+        return hashlib.blake2b(repr(self.__dict__).encode(), digest_size=16).hexdigest()
+
+    @property
+    def back_query(self) -> str:
+        """`?back=...` for links from this input's pages that should lead back to the same grid page."""
+        return self.href[len(self.url) :]
+
+    @property
+    def chips(self) -> list[ConceptView]:
+        return self.concepts[:4]
+
+    @property
+    def more_concepts(self) -> int:
+        return max(len(self.concepts) - 4, 0)
 
     @property
     def waiting(self) -> bool:
@@ -82,7 +119,10 @@ def _whole_numbers(value: Any) -> Any:
     return value
 
 
-def _picture_urls(connection: Connection, image: resources_pb2.Image, media_url: str) -> dict[str, str]:
+def _picture_urls(
+    connection: Connection, image: resources_pb2.Image, media_url: str, *, all_sizes: bool
+) -> dict[str, str]:
+    """The thumbnail's URL, and with `all_sizes` the large and original pictures' too."""
     hosted = image.hosted
     if hosted.prefix and hosted.suffix:
         signer = media_signer(connection)
@@ -92,6 +132,8 @@ def _picture_urls(connection: Connection, image: resources_pb2.Image, media_url:
             size = next((s for s in wanted if s in sizes), sizes[0])
             return f"{media_url}?u={signer.sign(f'{hosted.prefix}/{size}/{hosted.suffix}')}"
 
+        if not all_sizes:
+            return {"thumb_url": url("small", "tiny", "orig")}
         return {"thumb_url": url("small", "tiny", "orig"), "large_url": url("large", "orig"), "orig_url": url("orig")}
     if image.url.startswith("https://"):
         # Not hosted: a public https picture can be shown from where it is.
@@ -105,22 +147,28 @@ class Urls:
 
     inputs: str  # ends with "/": an input's page is inputs + quoted id + "/"
     media: str
+    back: str = ""  # "?back=<the grid's query>" to add to links, or nothing
 
     @classmethod
-    def of(cls, connection: Connection, app_id: str) -> "Urls":
+    def of(cls, connection: Connection, app_id: str, back: str = "") -> "Urls":
         return cls(
             inputs=reverse("inputs:grid", args=[connection.pk, app_id]),
             media=reverse("inputs:media", args=[connection.pk]),
+            back=f"?back={quote(back, safe='')}" if back else "",
         )
 
 
-def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, with_metadata: bool = False) -> InputView:
+def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, full: bool = False) -> InputView:
+    """An input for a tile, or with `full` for its own page (every picture size, metadata, times)."""
     code = item.status.code
     label, kind = STATUS_WORDS.get(code, (item.status.description or f"Status {code}", "bad" if code else ""))
     data = item.data
+    url = f"{urls.inputs}{quote(item.id, safe='')}/"
     view = InputView(
         id=item.id,
-        url=f"{urls.inputs}{quote(item.id, safe='')}/",
+        url=url,
+        href=url + urls.back,
+        poll_href=f"{url}tile{urls.back}",
         status_code=code,
         status_label=label,
         status_kind=kind,
@@ -130,15 +178,16 @@ def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, wi
         dataset_ids=list(item.dataset_ids),
     )
     if view.kind == "image":
-        for name, value in _picture_urls(connection, data.image, urls.media).items():
+        for name, value in _picture_urls(connection, data.image, urls.media, all_sizes=full).items():
             setattr(view, name, value)
         view.source_url = data.image.url
         info = data.image.image_info
         view.width, view.height, view.image_format = info.width, info.height, info.format
     elif view.kind == "text":
         view.text = data.text.raw
+        view.snippet = view.text[:300]
         view.source_url = data.text.url
-    if with_metadata:
+    if full:
         metadata = _whole_numbers(json_format.MessageToDict(data.metadata))
         view.metadata_json = json.dumps(metadata, indent=2, sort_keys=True)
         view.created_at = item.created_at.ToDatetime(tzinfo=UTC) if item.HasField("created_at") else None

@@ -40,9 +40,14 @@ def _filter_total(counts: resources_pb2.InputCount, code: int | None) -> int:
     return by_code[code] if code else sum(by_code.values())
 
 
-def _grid_query(request: HttpRequest) -> str:
-    """The grid's own query parameters, to come back to the same page from an input."""
-    return urlencode([(k, v) for k, v in request.GET.items() if k in GRID_PARAMS])
+def grid_query(query: str) -> str:
+    """Only the grid's own parameters of a query string: where to come back to from an input."""
+    return urlencode([(k, v) for k, v in QueryDict(query).items() if k in GRID_PARAMS])
+
+
+def _grid_url(connection: Connection, app_id: str, back: str) -> str:
+    url = reverse("inputs:grid", args=[connection.pk, app_id])
+    return f"{url}?{back}" if back else url
 
 
 @require_GET
@@ -61,7 +66,7 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         lambda: client.call("ListInputs", listing).inputs,
         lambda: client.call("GetInputCount", service_pb2.GetInputCountRequest(user_app_id=app_ids)).counts,
     )
-    urls = Urls.of(connection, app_id)
+    urls = Urls.of(connection, app_id, back=grid_query(request.GET.urlencode()))
     context = {
         "connection": connection,
         "app_id": app_id,
@@ -72,7 +77,6 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         "status_key": status_key,
         "filters": FILTERS,
         "per_page_choices": PER_PAGE_CHOICES,
-        "back": _grid_query(request),
     }
     return render_page(request, "inputs/grid.html", context, partial="grid")
 
@@ -81,17 +85,9 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
 @connection_page("Checking the input")
 def input_tile(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
     """The poll of a tile still being processed: the same tile partial, without the poll once finished."""
-    item = (
-        client_for(connection)
-        .call("GetInput", service_pb2.GetInputRequest(user_app_id=ids(connection, app_id), input_id=input_id))
-        .input
-    )
-    context = {
-        "input": present(connection, item, Urls.of(connection, app_id)),
-        "connection": connection,
-        "app_id": app_id,
-    }
-    context["back"] = _grid_query(request)
+    item = _get_input(connection, app_id, input_id)
+    urls = Urls.of(connection, app_id, back=grid_query(request.GET.get("back", "")))
+    context = {"input": present(connection, item, urls), "connection": connection, "app_id": app_id}
     return render_page(request, "inputs/grid.html", context, partial="tile")
 
 
@@ -103,19 +99,18 @@ def _detail(
     form: InputEditForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    view = present(connection, item, Urls.of(connection, app_id), with_metadata=True)
+    back = grid_query(request.GET.get("back", ""))
+    view = present(connection, item, Urls.of(connection, app_id, back), full=True)
     if form is None:
         form = InputEditForm(initial={"concepts": initial_concepts(view.concepts), "metadata": view.metadata_json})
-    back = QueryDict(request.GET.get("back", ""))
-    grid_url = reverse("inputs:grid", args=[connection.pk, app_id])
     context = {
         "connection": connection,
         "app_id": app_id,
         "section": "inputs",
         "input": view,
         "form": form,
-        "grid_url": f"{grid_url}?{urlencode([(k, v) for k, v in back.items() if k in GRID_PARAMS])}",
-        "back": request.GET.get("back", ""),
+        "grid_url": _grid_url(connection, app_id, back),
+        "back": back,
     }
     return render_page(request, "inputs/detail.html", context, partial="detail", status=status)
 
@@ -166,15 +161,14 @@ def input_delete(request: HttpRequest, connection: Connection, app_id: str, inpu
             "DeleteInput", service_pb2.DeleteInputRequest(user_app_id=ids(connection, app_id), input_id=input_id)
         )
         messages.success(request, f"Input {input_id} deleted.")
-        back = QueryDict(request.POST.get("back", ""))
-        grid_url = reverse("inputs:grid", args=[connection.pk, app_id])
-        return redirect(f"{grid_url}?{urlencode([(k, v) for k, v in back.items() if k in GRID_PARAMS])}")
+        return redirect(_grid_url(connection, app_id, grid_query(request.POST.get("back", ""))))
+    back = grid_query(request.GET.get("back", ""))
     context = {
         "connection": connection,
         "app_id": app_id,
         "section": "inputs",
-        "input": present(connection, item, Urls.of(connection, app_id)),
-        "back": request.GET.get("back", ""),
+        "input": present(connection, item, Urls.of(connection, app_id, back)),
+        "back": back,
     }
     return render_page(request, "inputs/delete.html", context)
 

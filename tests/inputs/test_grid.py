@@ -138,3 +138,34 @@ def test_user_data_is_escaped(console: Client, local: Connection, api: ClarifaiC
     html = console.get(grid(local)).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_polled_tile_keeps_the_way_back_to_its_grid_page(
+    console: Client, local: Connection, make_app: Callable[..., str]
+) -> None:
+    make_app(texts=1)
+    Input.objects.filter(input_id="text-000").update(status_code=30001)
+    html = console.get(f"/c/{local.pk}/apps/shapes/inputs/text-000/tile?back=page%3D2%26per_page%3D32", headers=HX)
+    assert (
+        'href="/c/1/apps/shapes/inputs/text-000/?back=page%3D2%26per_page%3D32"'.replace("/c/1/", f"/c/{local.pk}/")
+        in html.content.decode()
+    )
+    assert "tile?back=page%3D2%26per_page%3D32" in html.content.decode()
+
+
+def test_a_tile_shows_changes_at_once_though_tiles_are_cached(
+    console: Client, local: Connection, api: ClarifaiClient, make_app: Callable[..., str]
+) -> None:
+    make_app(images=1)
+    assert ">red</span>" in console.get(grid(local), headers=HX).content.decode()
+    api.call(
+        "PatchConcepts",
+        service_pb2.PatchConceptsRequest(
+            user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"),
+            concepts=[resources_pb2.Concept(id="red", name="Crimson")],
+            action="overwrite",
+        ),
+    )
+    html = console.get(grid(local), headers=HX).content.decode()
+    assert ">Crimson</span>" in html
+    assert ">red</span>" not in html
