@@ -1,9 +1,8 @@
 """Time spent waiting on the Clarifai API during one console request, for a Server-Timing header.
 
-A middleware calls `start_request()` when a request begins (or wraps it in `with recording() as calls:`,
-which also stops recording afterwards); every client call then records
-its start and end into that list, from whatever thread runs it (`concurrently` copies the context,
-so worker threads append to the same list). Outside a request nothing is recorded.
+The Server-Timing middleware wraps each request in `with recording() as calls:`; every client call then
+records its start and end into that list, from whatever thread runs it (`concurrently` copies the
+context, so worker threads append to the same list). Outside a request nothing is recorded.
 """
 
 from collections.abc import Iterable, Iterator
@@ -19,13 +18,6 @@ class UpstreamCall(NamedTuple):
 
 
 _calls: ContextVar[list[UpstreamCall] | None] = ContextVar("clarifai_upstream_calls", default=None)
-
-
-def start_request() -> list[UpstreamCall]:
-    """Begin recording upstream calls for the current context and return the (live) list they go into."""
-    calls: list[UpstreamCall] = []
-    _calls.set(calls)
-    return calls
 
 
 @contextmanager

@@ -1,6 +1,5 @@
 """Upstream timing for Server-Timing, and running independent calls at the same time."""
 
-import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -17,19 +16,6 @@ APP = resources_pb2.UserAppIDSet(user_id="alice", app_id="my-app")
 def test_upstream_seconds_is_the_union_of_overlapping_calls() -> None:
     calls = [("a", 10.0, 11.0), ("b", 10.5, 12.0), ("c", 13.0, 14.0), ("d", 13.2, 13.8)]
     assert timing.upstream_seconds(calls) == pytest.approx(3.0)
-
-
-def test_start_request_begins_a_fresh_list() -> None:
-    def in_a_request() -> tuple[list[timing.UpstreamCall], list[timing.UpstreamCall]]:
-        first = timing.start_request()
-        timing.record("ListApps", 1.0, 2.0)
-        second = timing.start_request()
-        timing.record("GetApp", 3.0, 4.0)
-        return first, second
-
-    first, second = contextvars.copy_context().run(in_a_request)
-    assert [c.rpc for c in first] == ["ListApps"]
-    assert [c.rpc for c in second] == ["GetApp"]
 
 
 def test_upstream_seconds_of_nothing_is_zero() -> None:
