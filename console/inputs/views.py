@@ -8,17 +8,18 @@ from django.contrib import messages
 from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from console.apps.views import ids
-from console.clarifai import ClarifaiError, concurrently
+from console.clarifai import ClarifaiError, ClarifaiStatusError, concurrently
 from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
-from console.core.rendering import render_page
+from console.core.rendering import NOT_FOUND_CODES, render_page, wants_partial
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, present
 from console.inputs.forms import InputEditForm, initial_concepts
 
@@ -129,27 +130,36 @@ def input_detail(request: HttpRequest, connection: Connection, app_id: str, inpu
 @require_POST
 @connection_page("Saving the input")
 def input_edit(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
-    item = _get_input(connection, app_id, input_id)
     form = InputEditForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, connection, app_id, item, form, status=400)
-    patch = resources_pb2.Input(id=input_id)
-    for concept_id, value in form.cleaned_data["concepts"].items():
-        patch.data.concepts.append(resources_pb2.Concept(id=concept_id, value=value))
-    patch.data.metadata.SetInParent()
-    patch.data.metadata.update(form.cleaned_data["metadata"])
-    try:
-        response = client_for(connection).call(
-            "PatchInputs",
-            service_pb2.PatchInputsRequest(user_app_id=ids(connection, app_id), inputs=[patch], action="overwrite"),
+    status = 400
+    if form.is_valid():
+        patch = resources_pb2.Input(id=input_id)
+        for concept_id, value in form.cleaned_data["concepts"].items():
+            patch.data.concepts.append(resources_pb2.Concept(id=concept_id, value=value))
+        patch.data.metadata.SetInParent()  # sent even when empty: overwrite clears it then
+        patch.data.metadata.update(form.cleaned_data["metadata"])
+        request_ = service_pb2.PatchInputsRequest(
+            user_app_id=ids(connection, app_id), inputs=[patch], action="overwrite"
         )
-    except ClarifaiError as e:
-        form.add_error(None, f"Nothing was saved: {e.message}")
-        return _detail(request, connection, app_id, item, form, status=502)
-    messages.success(request, "Saved.")
-    return _detail(
-        request, connection, app_id, response.inputs[0] if response.inputs else _get_input(connection, app_id, input_id)
-    )
+        try:
+            response = client_for(connection).call("PatchInputs", request_)
+        except ClarifaiError as e:
+            if wants_partial(request):
+                # The form stays as it is in the page, with what was typed; only its error slot changes.
+                return _save_failed(request, e)
+            form.add_error(None, f"Nothing was saved: {e.message}")
+            status = 502
+        else:
+            messages.success(request, "Saved.")
+            return _detail(request, connection, app_id, response.inputs[0])
+    return _detail(request, connection, app_id, _get_input(connection, app_id, input_id), form, status=status)
+
+
+def _save_failed(request: HttpRequest, error: ClarifaiError) -> HttpResponse:
+    status = 404 if isinstance(error, ClarifaiStatusError) and error.code in NOT_FOUND_CODES else 502
+    context = {"save_error": f"Nothing was saved: {error.message}"}
+    response = render(request, "inputs/detail.html#save-error", context, status=status)
+    return reswap(retarget(response, "#edit-errors"), "innerHTML")
 
 
 @require_http_methods(["GET", "POST"])

@@ -174,3 +174,22 @@ def test_metadata_shown_is_valid_json(console: Client, local: Connection, shapes
     html = console.get(detail(local)).content.decode()
     block = re.search(r"<pre>(.*?)</pre>", html, re.S).group(1)
     assert json.loads(block.replace("&quot;", '"')) == {"n": 3, "nested": {"a": [1, 2]}, "split": "train"}
+
+
+def test_a_save_that_fails_upstream_keeps_what_was_typed(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str
+) -> None:
+    """The input is deleted by someone else between opening the form and saving it."""
+    api.call(
+        "DeleteInput",
+        service_pb2.DeleteInputRequest(user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"), input_id="image-000"),
+    )
+    response = console.post(detail(local, suffix="edit"), {"concepts": "circle", "metadata": '{"a": 1}'}, headers=HX)
+    assert response.status_code == 404
+    # Only the form's error slot is replaced: the textareas, and what was typed in them, stay in the page.
+    assert response["HX-Retarget"] == "#edit-errors"
+    assert response["HX-Reswap"] == "innerHTML"
+    html = response.content.decode()
+    assert "Nothing was saved" in html
+    assert "does not exist" in html
+    assert "<textarea" not in html
