@@ -7,6 +7,7 @@ send malformed JSON); the rest use the official client.
 import base64
 import json
 import socket
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,9 +15,10 @@ import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.test import override_settings
+from django.utils import timezone
 
 from console.localapi.fetch import FetchError, fetch
-from console.localapi.models import App, Concept, Input
+from console.localapi.models import App, Concept, Input, Token
 from tests.images import png
 from tests.localapi.conftest import Caller
 
@@ -317,3 +319,8 @@ def test_camel_case_and_dotted_queries_are_read(alice: Caller, alice_app: App) -
         params=[("user_app_id.app_id", "main"), ("status.code", "INPUT_SUCCESS"), ("perPage", "5"), ("ids", "c1")],
     )
     assert [i["id"] for i in assert_status(listed, 200, codes.SUCCESS)["inputs"]] == ["c1"]
+
+
+def test_an_expired_token_is_refused_as_expired(alice: Caller, alice_app: App) -> None:
+    Token.objects.filter(user_id="alice").update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert_status(raw(alice, "GET", INPUTS), 401, codes.CONN_KEY_INVALID, "This token has expired.")
