@@ -85,7 +85,10 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
 @require_GET
 @connection_page("Checking the input")
 def input_tile(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
-    """The poll of a tile still being processed: the same tile partial, without the poll once finished."""
+    """The poll of a tile still being processed: the same tile partial, without the poll once finished.
+    Opened as a page, it is the input's page."""
+    if not wants_partial(request):
+        return redirect(reverse("inputs:detail", args=[connection.pk, app_id, input_id]))
     item = _get_input(connection, app_id, input_id)
     urls = Urls.of(connection, app_id, back=grid_query(request.GET.get("back", "")))
     context = {"input": present(connection, item, urls), "connection": connection, "app_id": app_id}

@@ -169,3 +169,12 @@ def test_a_tile_shows_changes_at_once_though_tiles_are_cached(
     html = console.get(grid(local), headers=HX).content.decode()
     assert ">Crimson</span>" in html
     assert ">red</span>" not in html
+
+
+def test_a_tile_opened_as_a_page_goes_to_the_input(
+    console: Client, local: Connection, make_app: Callable[..., str]
+) -> None:
+    make_app(texts=1)
+    response = console.get(f"/c/{local.pk}/apps/shapes/inputs/text-000/tile")
+    assert response.status_code == 302
+    assert response["Location"] == f"/c/{local.pk}/apps/shapes/inputs/text-000/"
