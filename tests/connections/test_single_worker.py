@@ -20,42 +20,23 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connection as db
 
 from console.connections.models import Connection
 from tests.conftest import PASSWORD
+from tests.processes import ROOT, collect_static, database_url
 
 pytestmark = pytest.mark.worker
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 20  # seconds; a deadlocked server never answers
 APP_ID = "single"
 INPUTS = 40
-# The server's settings: the project's, with the plain static storage tests/conftest.py also uses, since
-# no collectstatic has run for the tests (the manifest storage would fail every page).
-SETTINGS_MODULE = """\
-from console.settings import *
-
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-"""
-
-
-def database_url() -> str:
-    """The test database, as a URL another process can open."""
-    s = db.settings_dict
-    if db.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    auth = f"{s['USER']}:{s['PASSWORD']}@" if s["USER"] else ""
-    return f"postgres://{auth}{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 @pytest.fixture
 def single_worker(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     """gunicorn with one worker process and one thread on the test database; yields its base URL."""
-    (tmp_path / "single_worker_settings.py").write_text(SETTINGS_MODULE)
+    collect_static()
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "single_worker_settings",
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
         "CONSOLE_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),

@@ -12,10 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.localapi.test_worker import database_url
+from tests.processes import ROOT, collect_static, database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -32,6 +31,7 @@ def healthy(port: int) -> bool:
 
 
 def test_it_serves_and_stops_the_web_server_and_the_worker_on_sigterm(tmp_path: Path) -> None:
+    collect_static()
     port = free_port()
     env = {**os.environ, "CONSOLE_VAR_DIR": str(tmp_path), "DATABASE_URL": database_url(), "SECURE_COOKIES": "0"}
     env.pop("CELERY_BROKER_URL", None)  # the embedded broker, in this test's own folder

@@ -19,25 +19,15 @@ import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 
 from console.celery import app as celery_app
 from console.localapi.models import App, Input
 from tests.images import jpeg, png
 from tests.localapi.conftest import Caller
+from tests.processes import ROOT, database_url
 
 pytestmark = pytest.mark.worker
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    """The test database, as a URL a second process can open."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    auth = f"{s['USER']}:{s['PASSWORD']}@" if s["USER"] else ""
-    return f"postgres://{auth}{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 @pytest.fixture
