@@ -86,13 +86,13 @@ def test_it_signs_in_pages_through_inputs_and_edits_metadata(site: Site, open_ta
         "tiles => tiles.filter(t => !(t.querySelector('img')?.naturalWidth > 0)).map(t => t.id)"
     )
     assert not broken, f"thumbnails that did not load: {broken}"
-    expect(page.locator(".pager .position")).to_have_text("1–128 of 300")
+    expect(page.locator(".pager .position").first).to_have_text("1–128 of 300")
     page_1 = tile_ids(page)
     tab.shot("grid-page-1")
 
     # Next swaps the grid in place (the marker on window survives: no full page load) and pushes the URL.
     page.evaluate("() => { window.stillTheSameDocument = true; }")
-    page.locator("#grid a[rel=next]").click()
+    page.locator("#grid a[rel=next]").last.click()  # the pager under the grid
     wait_for_grid(page, "page=2")
     expect(page.locator(TILES).first).not_to_have_id(page_1[0])
     expect(page.locator(TILES)).to_have_count(PER_PAGE)
@@ -102,15 +102,15 @@ def test_it_signs_in_pages_through_inputs_and_edits_metadata(site: Site, open_ta
     first_thumbnail_loaded(page)
     tab.shot("grid-page-2")
 
-    page.locator("#grid a[rel=next]").click()
+    page.locator("#grid a[rel=next]").first.click()  # the pager over the grid
     wait_for_grid(page, "page=3")
     expect(page.locator(TILES)).to_have_count(INPUTS_ON_LAST_PAGE)
-    expect(page.locator(".pager .position")).to_have_text("257–300 of 300")
-    expect(page.locator('#grid .pager [aria-disabled="true"]')).to_have_text("Next →")
+    expect(page.locator(".pager .position").first).to_have_text("257–300 of 300")
+    expect(page.locator('#grid .pager [aria-disabled="true"]').last).to_have_text("Next →")
     page_3 = tile_ids(page)
     tab.shot("grid-page-3")
 
-    page.locator("#grid a[rel=prev]").click()
+    page.locator("#grid a[rel=prev]").last.click()
     wait_for_grid(page, "page=2", page_2[0])
     assert tile_ids(page) == page_2
 
@@ -182,7 +182,7 @@ def test_the_grid_and_the_detail_fit_a_tablet(site: Site, open_tab: Callable[...
     no_horizontal_scroll(page)
     tab.shot("grid")
 
-    page.locator("#grid a[rel=next]").click()
+    page.locator("#grid a[rel=next]").last.click()  # the pager under the grid
     wait_for_grid(page, "page=2")
     no_horizontal_scroll(page)
 

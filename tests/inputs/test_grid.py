@@ -56,7 +56,8 @@ def test_next_and_previous_are_real_links_that_htmx_enhances(
     make_app(texts=70)
     first = console.get(grid(local, query="?per_page=32")).content.decode()
     assert 'href="?per_page=32&amp;page=2"' in first
-    assert 'hx-get="?per_page=32&amp;page=2" hx-target="#grid" hx-swap="outerHTML" hx-push-url="true"' in first
+    link = 'hx-get="?per_page=32&amp;page=2" hx-target="#grid" hx-swap="outerHTML show:#grid:top" hx-push-url="true"'
+    assert link in first
     second = console.get(grid(local, query="?per_page=32&page=2"), headers=HX).content.decode()
     assert tiles(second)[0] == "text-037"
     assert 'href="?per_page=32&amp;page=1"' in second
