@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
@@ -80,14 +81,12 @@ class InputView(_Lookup):
     concepts: list[ConceptView] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
     snippet: str = ""  # the start of a text, for its tile
+    # A digest of all a tile is made from (the input as the API sent it, and the page's URLs): the key
+    # of the tile's cached markup in grid.html.
+    fingerprint: str = ""
     metadata_json: str = "{}"
     created_at: datetime | None = None
     modified_at: datetime | None = None
-
-    @property
-    def fingerprint(self) -> str:
-        """A digest of everything a tile shows: the key of its cached markup (see grid.html)."""
-        return hashlib.blake2b(repr(self.__dict__).encode(), digest_size=16).hexdigest()
 
     @property
     def back_query(self) -> str:
@@ -149,6 +148,11 @@ class Urls:
     media: str
     back: str = ""  # "?back=<the grid's query>" to add to links, or nothing
 
+    @cached_property
+    def key(self) -> bytes:
+        """What, beside the input, a tile's markup depends on (at most 64 bytes, blake2b's key size)."""
+        return hashlib.blake2b(f"{self.inputs}\n{self.media}\n{self.back}".encode(), digest_size=32).digest()
+
     @classmethod
     def of(cls, connection: Connection, app_id: str, back: str = "") -> "Urls":
         return cls(
@@ -164,7 +168,9 @@ def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, fu
     label, kind = STATUS_WORDS.get(code, (item.status.description or f"Status {code}", "bad" if code else ""))
     data = item.data
     url = f"{urls.inputs}{quote(item.id, safe='')}/"
+    digest = hashlib.blake2b(item.SerializeToString(deterministic=True), digest_size=16, key=urls.key)
     view = InputView(
+        fingerprint=digest.hexdigest(),
         id=item.id,
         url=url,
         href=url + urls.back,
