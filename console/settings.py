@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for the TemplatesSetting form renderer
     "django_htmx",
     "console.core",
     "console.accounts",
@@ -129,6 +130,8 @@ TEMPLATES = [
         },
     },
 ]
+
+FORM_RENDERER = "console.core.forms.ConsoleFormRenderer"
 
 # SQLite by default; PostgreSQL (or anything dj-database-url reads) by DATABASE_URL.
 DATABASES = {
