@@ -26,7 +26,7 @@ def sign_in(tab: Tab, site: Site) -> None:
     page.goto(site.url)
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     tab.shot("sign-in")
-    page.get_by_label("User name").fill(site.username)
+    page.get_by_label("Username").fill(site.username)
     page.get_by_label("Password").fill(site.password)
     page.get_by_role("button", name="Sign in").click()
     # The home page sends a signed-in person to the apps of the first connection, the built-in one.
