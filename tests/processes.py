@@ -26,3 +26,15 @@ def collect_static() -> None:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, check=True, timeout=300
     )
+
+
+def end_other_sessions() -> None:
+    """End what processes started by a test left connected to the test database (a killed worker's
+    session lingers a moment), so that the test database can be dropped at the end."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

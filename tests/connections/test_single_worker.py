@@ -23,7 +23,7 @@ from django.core.management import call_command
 
 from console.connections.models import Connection
 from tests.conftest import PASSWORD
-from tests.processes import ROOT, collect_static, database_url
+from tests.processes import ROOT, collect_static, database_url, end_other_sessions
 
 pytestmark = pytest.mark.worker
 TIMEOUT = 20  # seconds; a deadlocked server never answers
@@ -68,6 +68,7 @@ def single_worker(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        end_other_sessions()
 
 
 def _wait_until_listening(server: subprocess.Popen[bytes], log_path: Path) -> str:

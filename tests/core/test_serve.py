@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import ROOT, collect_static, database_url
+from tests.processes import ROOT, collect_static, database_url, end_other_sessions
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -59,6 +59,7 @@ def test_it_serves_and_stops_the_web_server_and_the_worker_on_sigterm(tmp_path: 
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
+        end_other_sessions()
     output = "".join(lines)
     assert "web started" in output
     assert "worker started" in output

@@ -25,7 +25,7 @@ from console.celery import app as celery_app
 from console.localapi.models import App, Input
 from tests.images import jpeg, png
 from tests.localapi.conftest import Caller
-from tests.processes import ROOT, database_url
+from tests.processes import ROOT, database_url, end_other_sessions
 
 pytestmark = pytest.mark.worker
 
@@ -90,6 +90,7 @@ def start_worker(broker: dict[str, str], tmp_path: Path) -> Iterator[Callable[..
         if worker.poll() is None:
             worker.terminate()
             worker.wait(timeout=30)
+    end_other_sessions()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
@@ -169,7 +170,8 @@ def test_an_input_whose_worker_died_half_way_is_finished_by_the_next_worker(
             ),
         )
         first = start_worker()
-        wait_for(lambda: Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_IN_PROGRESS)
+        wait_for(lambda: gate.requests == 1)  # the download has begun
+        assert Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_IN_PROGRESS
         first.send_signal(signal.SIGKILL)  # dies in the middle of the download
         first.wait(timeout=30)
         assert Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_IN_PROGRESS
