@@ -35,6 +35,9 @@ def _test_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SECURE_COOKIES = False
+    # Connections opened by the console's thread pool close after each call, so none outlives the test
+    # database (PostgreSQL cannot drop a database that still has sessions).
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
 

@@ -13,8 +13,6 @@ from console.localapi import dispatch
 class LocalAPITransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        connection = connections["default"]
-        was_open = connection.connection is not None
         try:
             reply = dispatch.handle(
                 verb=request.method,
@@ -26,9 +24,10 @@ class LocalAPITransport(httpx.BaseTransport):
                 request_id_prefix=request.headers.get("X-Clarifai-Request-ID-Prefix", ""),
             )
         finally:
-            # A thread of the caller's pool opened a connection only for this call: close it, or every
-            # such thread would keep one open. The caller's own connection is left as it was.
-            if not was_open and not connection.in_atomic_block:
-                connection.close()
+            # What Django does at the end of a request, for calls made from threads no request runs in
+            # (the console's pool for concurrent calls): close the connection when CONN_MAX_AGE says so.
+            connection = connections["default"]
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
         headers = {"Content-Type": reply.content_type, **reply.headers}
         return httpx.Response(reply.status, headers=headers, content=reply.body, request=request)
