@@ -43,9 +43,6 @@ class Decoded:
     mode: str
     files: dict[str, bytes] = field(default_factory=dict)  # size -> bytes
 
-    def content_type(self) -> str:
-        return Image.MIME.get(self.format, "application/octet-stream")
-
 
 def path(app_pk: int, media_key: str, size: str) -> str:
     return f"localapi/{app_pk}/{media_key}/{size}"

@@ -44,7 +44,7 @@ def app_message(app: App) -> resources_pb2.App:
     return message
 
 
-def concept_message(concept: Concept, value: float | None = None) -> resources_pb2.Concept:
+def concept_message(concept: Concept) -> resources_pb2.Concept:
     message = resources_pb2.Concept(
         id=concept.concept_id,
         name=concept.name,
@@ -52,7 +52,7 @@ def concept_message(concept: Concept, value: float | None = None) -> resources_p
         definition=concept.definition,
         app_id=concept.app.app_id,
         created_at=timestamp(concept.created_at),
-        value=1.0 if value is None else value,
+        value=1.0,  # printed even when 0 (cl_show_if_empty), and a concept listed on its own is not a "no"
     )
     dict_to_struct(concept.metadata, message.metadata)
     return message

@@ -81,7 +81,3 @@ def match(verb: str, path: str) -> tuple[Route, dict[str, str]] | None:
 def verbs_for(path: str) -> list[str]:
     """The verbs some route accepts at `path`, for a 405 answer."""
     return sorted({r.verb for r in all_routes() if r.pattern.match(path)})
-
-
-def rpc_names() -> set[str]:
-    return {r.rpc for r in all_routes()}
