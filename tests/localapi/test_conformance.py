@@ -369,6 +369,7 @@ def test_it_creates_lists_renames_and_searches_concepts(alice: Caller, alice_app
         "ListConcepts", service_pb2.ListConceptsRequest(user_app_id=alice.app_ids("main"), page=1, per_page=2)
     )
     assert [c.id for c in page.concepts] == ["cat", "dog"]
+    assert [c.value for c in page.concepts] == [1.0, 1.0]  # not "no" labels
 
     def search(name: str) -> list[str]:
         response = alice.call(
