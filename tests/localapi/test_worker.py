@@ -35,12 +35,13 @@ def broker(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A fresh broker for this test, and eager mode off while it runs."""
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         options = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
             "data_folder_in": str(tmp_path / "broker" / "queue"),
             "data_folder_out": str(tmp_path / "broker" / "queue"),
             "control_folder": str(tmp_path / "broker" / "control"),
         }
-        for folder in set(options.values()):
-            Path(folder).mkdir(parents=True, exist_ok=True)
+        for name in ("data_folder_in", "data_folder_out", "control_folder"):
+            Path(options[name]).mkdir(parents=True, exist_ok=True)
         env = {"CONSOLE_VAR_DIR": str(tmp_path)}  # the worker derives the same folders from it
     else:
         options = dict(celery_app.conf.broker_transport_options or {})
