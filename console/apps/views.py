@@ -13,7 +13,7 @@ from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
 from console.core.rendering import render_page
-from console.inputs.display import Urls, present
+from console.inputs.display import Urls, poll_url, present
 
 APPS_PER_PAGE = 20
 LATEST_INPUTS = 12
@@ -86,6 +86,7 @@ def app_overview(request: HttpRequest, connection: Connection, app_id: str) -> H
         ),
     )
     urls = Urls.of(connection, app_id)
+    latest_views = [present(connection, item, urls) for item in latest]
     context = {
         "connection": connection,
         "app_id": app_id,
@@ -96,6 +97,7 @@ def app_overview(request: HttpRequest, connection: Connection, app_id: str) -> H
         "concepts": concepts,
         "datasets": datasets,
         "capped": LISTED_NAMES,
-        "latest": [present(connection, item, urls) for item in latest],
+        "latest": latest_views,
+        "poll_url": poll_url(connection, app_id, latest_views),
     }
     return render(request, "apps/overview.html", context)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from clarifai_grpc.grpc.api import resources_pb2
 from django.core import signing
@@ -64,7 +64,6 @@ class InputView(_Lookup):
     id: str
     url: str  # the detail page; its edit, delete and tile URLs are under it
     href: str  # the detail page, remembering the grid page to go back to
-    poll_href: str  # the tile alone, for polling
     status_code: int
     status_label: str
     status_kind: str
@@ -174,7 +173,6 @@ def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, fu
         id=item.id,
         url=url,
         href=url + urls.back,
-        poll_href=f"{url}tile{urls.back}",
         status_code=code,
         status_label=label,
         status_kind=kind,
@@ -199,3 +197,12 @@ def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, fu
         view.created_at = item.created_at.ToDatetime(tzinfo=UTC) if item.HasField("created_at") else None
         view.modified_at = item.modified_at.ToDatetime(tzinfo=UTC) if item.HasField("modified_at") else None
     return view
+
+
+def poll_url(connection: Connection, app_id: str, inputs: list[InputView], back: str = "") -> str:
+    """Where a page with inputs still being processed asks about them all at once, or "" when none is."""
+    waiting = [("ids", view.id) for view in inputs if view.waiting]
+    if not waiting:
+        return ""
+    query = urlencode(waiting + ([("back", back)] if back else []))
+    return f"{reverse('inputs:poll', args=[connection.pk, app_id])}?{query}"

@@ -5,8 +5,8 @@ from console.inputs import views
 app_name = "inputs"
 urlpatterns = [
     path("apps/<str:app_id>/inputs/", views.input_grid, name="grid"),
+    path("apps/<str:app_id>/inputs/poll", views.input_poll, name="poll"),
     path("apps/<str:app_id>/inputs/<str:input_id>/", views.input_detail, name="detail"),
-    path("apps/<str:app_id>/inputs/<str:input_id>/tile", views.input_tile, name="tile"),
     path("apps/<str:app_id>/inputs/<str:input_id>/edit", views.input_edit, name="edit"),
     path("apps/<str:app_id>/inputs/<str:input_id>/delete", views.input_delete, name="delete"),
     path("media", views.media, name="media"),

@@ -20,7 +20,7 @@ from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
 from console.core.rendering import NOT_FOUND_CODES, render_page, wants_partial
-from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, present
+from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
 from console.inputs.forms import InputEditForm, initial_concepts
 
 PER_PAGE_CHOICES = (32, 64, 128, 256)
@@ -28,6 +28,7 @@ DEFAULT_PER_PAGE = 128
 FILTERS = {"all": None, "processed": PROCESSED, "pending": PENDING, "processing": IN_PROGRESS, "failed": FAILED}
 GRID_PARAMS = ("page", "per_page", "status")
 # Served as they are; SVG is not among them, since it can carry script.
+MAX_POLLED = 256  # the largest page of inputs
 PICTURE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/avif"}
 
 
@@ -67,12 +68,15 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         lambda: client.call("ListInputs", listing).inputs,
         lambda: client.call("GetInputCount", service_pb2.GetInputCountRequest(user_app_id=app_ids)).counts,
     )
-    urls = Urls.of(connection, app_id, back=grid_query(request.GET.urlencode()))
+    back = grid_query(request.GET.urlencode())
+    urls = Urls.of(connection, app_id, back)
+    views = [present(connection, item, urls) for item in inputs]
     context = {
         "connection": connection,
         "app_id": app_id,
         "section": "inputs",
-        "inputs": [present(connection, item, urls) for item in inputs],
+        "inputs": views,
+        "poll_url": poll_url(connection, app_id, views, back),
         "page": Page(number, per_page, len(inputs), _filter_total(counts, code)),
         "counts": counts,
         "status_key": status_key,
@@ -83,16 +87,26 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
 
 
 @require_GET
-@connection_page("Checking the input")
-def input_tile(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
-    """The poll of a tile still being processed: the same tile partial, without the poll once finished.
-    Opened as a page, it is the input's page."""
+@connection_page("Checking the inputs being processed")
+def input_poll(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    """One poll for every tile of a page still being processed: the tiles that have finished come back
+    out of band, and the poller comes back only while some are still waiting (else the polling stops)."""
     if not wants_partial(request):
-        return redirect(reverse("inputs:detail", args=[connection.pk, app_id, input_id]))
-    item = _get_input(connection, app_id, input_id)
-    urls = Urls.of(connection, app_id, back=grid_query(request.GET.get("back", "")))
-    context = {"input": present(connection, item, urls), "connection": connection, "app_id": app_id}
-    return render_page(request, "inputs/grid.html", context, partial="tile")
+        return redirect(reverse("inputs:grid", args=[connection.pk, app_id]))
+    wanted = request.GET.getlist("ids")[:MAX_POLLED]
+    back = grid_query(request.GET.get("back", ""))
+    found = []
+    if wanted:
+        listing = service_pb2.ListInputsRequest(user_app_id=ids(connection, app_id), ids=wanted, per_page=len(wanted))
+        found = client_for(connection).call("ListInputs", listing).inputs
+    urls = Urls.of(connection, app_id, back)
+    views = [present(connection, item, urls) for item in found]
+    context = {
+        "connection": connection,
+        "finished": [view for view in views if not view.waiting],
+        "poll_url": poll_url(connection, app_id, views, back),
+    }
+    return render_page(request, "inputs/grid.html", context, partial="poll")
 
 
 def _detail(

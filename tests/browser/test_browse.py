@@ -201,7 +201,7 @@ def test_the_grid_and_the_detail_fit_a_tablet(site: Site, open_tab: Callable[...
 def test_a_tile_being_processed_turns_into_its_picture_without_a_reload(
     site: Site, open_tab: Callable[..., Tab]
 ) -> None:
-    """A worker finishes an input while the grid is open: the tile polls, then shows the thumbnail."""
+    """A worker finishes an input while the grid is open: the page polls, then the tile shows the thumbnail."""
     newest = Input.objects.filter(app__app_id=site.app_id).order_by("-id").first()
     assert newest is not None
     Input.objects.filter(pk=newest.pk).update(status_code=30001)  # as if just posted
@@ -212,12 +212,13 @@ def test_a_tile_being_processed_turns_into_its_picture_without_a_reload(
     tile = page.locator(f"#input-{newest.input_id}")
     expect(tile).to_contain_text("Pending")
     expect(tile.locator("img")).to_have_count(0)
+    expect(page.locator("#poller")).to_have_count(1)
     page.evaluate("() => { window.stillTheSameDocument = true; }")
     tab.shot("tile-pending")
 
     Input.objects.filter(pk=newest.pk).update(status_code=30000)  # the worker is done
     expect(tile.locator("img")).to_have_count(1, timeout=10_000)
     expect(tile).to_contain_text("Processed")
-    expect(tile).not_to_have_attribute("hx-trigger", re.compile(".+"))  # and it stopped polling
+    expect(page.locator("#poller")).to_have_count(0)  # and the polling stopped
     assert page.evaluate("() => window.stillTheSameDocument") is True
     tab.shot("tile-processed")

@@ -92,35 +92,50 @@ def test_it_filters_by_status(
     assert len(tiles(unknown)) == 2
 
 
-def test_a_tile_still_processing_polls_until_it_is_done(
+def test_tiles_still_processing_are_polled_together_until_they_are_done(
     console: Client, local: Connection, make_app: Callable[..., str]
 ) -> None:
-    make_app(texts=1)
-    Input.objects.filter(input_id="text-000").update(status_code=30001)
-    html = console.get(grid(local)).content.decode()
-    tile = re.search(r'<article class="tile" id="input-text-000"[^>]*>', html).group(0)
-    assert f'hx-get="/c/{local.pk}/apps/shapes/inputs/text-000/tile' in tile
-    assert 'hx-trigger="every 2s"' in tile
-    # The poll answers the same tile, still polling while pending...
-    still = console.get(f"/c/{local.pk}/apps/shapes/inputs/text-000/tile", headers=HX).content.decode()
-    assert 'hx-trigger="every 2s"' in still
-    assert "Pending" in still
-    # ...and without the trigger once processed, which ends the polling.
+    make_app(texts=3)
+    Input.objects.filter(input_id__in=["text-000", "text-001"]).update(status_code=30001)
+    html = console.get(grid(local, query="?page=1")).content.decode()
+    tile = re.search(r'<article class="tile" id="input-text-000"[^>]*>.*?</article>', html, re.S).group(0)
+    assert "Pending" in tile
+    assert "<img" not in tile
+    poller = re.search(r'<div id="poller"[^>]*>', html).group(0)
+    poll = f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001&amp;ids=text-000&amp;back=page%3D1"
+    assert f'hx-get="{poll}"' in poller
+    assert 'hx-trigger="every 2s"' in poller
+    # One input is done: its tile comes back out of band, and the poller keeps asking about the other.
     Input.objects.filter(input_id="text-000").update(status_code=30000)
-    done = console.get(f"/c/{local.pk}/apps/shapes/inputs/text-000/tile", headers=HX).content.decode()
-    assert done.lstrip().startswith('<article class="tile" id="input-text-000"')
-    assert "hx-trigger" not in done
-    assert "Note 0" in done
+    answer = console.get(poll.replace("&amp;", "&"), headers=HX).content.decode()
+    done = re.search(r'<article class="tile" id="input-text-000" hx-swap-oob="true">.*?</article>', answer, re.S)
+    assert done is not None
+    assert "Note 0" in done.group(0)
+    assert "?back=page%3D1" in done.group(0)  # its link still leads back to the same grid page
+    assert "input-text-001" not in answer
+    assert f'hx-get="/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001&amp;back=page%3D1"' in answer
+    # The last one fails: its tile shows why, and no poller comes back, which ends the polling.
+    Input.objects.filter(input_id="text-001").update(status_code=30002, status_details="the server answered HTTP 404")
+    last = console.get(f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001", headers=HX).content.decode()
+    assert "the server answered HTTP 404" in last
+    assert 'hx-swap-oob="true"' in last
+    assert "poller" not in last
 
 
-def test_a_failed_tile_shows_the_reason_and_stops_polling(
+def test_a_grid_with_nothing_processing_does_not_poll(
+    console: Client, local: Connection, make_app: Callable[..., str]
+) -> None:
+    make_app(texts=2)
+    assert 'id="poller"' not in console.get(grid(local)).content.decode()
+
+
+def test_the_poll_opened_as_a_page_goes_to_the_grid(
     console: Client, local: Connection, make_app: Callable[..., str]
 ) -> None:
     make_app(texts=1)
-    Input.objects.filter(input_id="text-000").update(status_code=30002, status_details="the server answered HTTP 404")
-    done = console.get(f"/c/{local.pk}/apps/shapes/inputs/text-000/tile", headers=HX).content.decode()
-    assert "the server answered HTTP 404" in done
-    assert "hx-trigger" not in done
+    response = console.get(f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-000")
+    assert response.status_code == 302
+    assert response["Location"] == f"/c/{local.pk}/apps/shapes/inputs/"
 
 
 def test_user_data_is_escaped(console: Client, local: Connection, api: ClarifaiClient) -> None:
@@ -141,19 +156,6 @@ def test_user_data_is_escaped(console: Client, local: Connection, api: ClarifaiC
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_a_polled_tile_keeps_the_way_back_to_its_grid_page(
-    console: Client, local: Connection, make_app: Callable[..., str]
-) -> None:
-    make_app(texts=1)
-    Input.objects.filter(input_id="text-000").update(status_code=30001)
-    html = console.get(f"/c/{local.pk}/apps/shapes/inputs/text-000/tile?back=page%3D2%26per_page%3D32", headers=HX)
-    assert (
-        'href="/c/1/apps/shapes/inputs/text-000/?back=page%3D2%26per_page%3D32"'.replace("/c/1/", f"/c/{local.pk}/")
-        in html.content.decode()
-    )
-    assert "tile?back=page%3D2%26per_page%3D32" in html.content.decode()
-
-
 def test_a_tile_shows_changes_at_once_though_tiles_are_cached(
     console: Client, local: Connection, api: ClarifaiClient, make_app: Callable[..., str]
 ) -> None:
@@ -170,12 +172,3 @@ def test_a_tile_shows_changes_at_once_though_tiles_are_cached(
     html = console.get(grid(local), headers=HX).content.decode()
     assert ">Crimson</span>" in html
     assert ">red</span>" not in html
-
-
-def test_a_tile_opened_as_a_page_goes_to_the_input(
-    console: Client, local: Connection, make_app: Callable[..., str]
-) -> None:
-    make_app(texts=1)
-    response = console.get(f"/c/{local.pk}/apps/shapes/inputs/text-000/tile")
-    assert response.status_code == 302
-    assert response["Location"] == f"/c/{local.pk}/apps/shapes/inputs/text-000/"
