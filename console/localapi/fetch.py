@@ -81,6 +81,10 @@ def _client(timeout: float) -> httpx.Client:
     )
 
 
+def _seconds(value: float) -> str:
+    return "1 second" if value == 1 else f"{value:g} seconds"
+
+
 def fetch(url: str, max_bytes: int, timeout: float | None = None) -> tuple[bytes, str]:
     """Return the body at `url` and its content type, or raise FetchError saying why not."""
     timeout = timeout or settings.LOCALAPI_FETCH_TIMEOUT
@@ -99,7 +103,7 @@ def fetch(url: str, max_bytes: int, timeout: float | None = None) -> tuple[bytes
                 if size > max_bytes:
                     raise FetchError(f"the file is over the limit of {max_bytes:,} bytes")
                 if time.monotonic() > deadline:
-                    raise FetchError(f"fetching took longer than {timeout:g} seconds")
+                    raise FetchError(f"fetching took longer than {_seconds(timeout)}")
                 chunks.append(chunk)
             return b"".join(chunks), response.headers.get("content-type", "")
     except FetchError:
@@ -107,7 +111,7 @@ def fetch(url: str, max_bytes: int, timeout: float | None = None) -> tuple[bytes
     except httpx.TooManyRedirects:
         raise FetchError(f"too many redirects from {url}") from None
     except httpx.TimeoutException:
-        raise FetchError(f"fetching took longer than {timeout:g} seconds") from None
+        raise FetchError(f"fetching took longer than {_seconds(timeout)}") from None
     except httpx.ConnectError as e:
         if isinstance(e.__cause__, _PrivateAddress):
             raise FetchError(str(e.__cause__)) from None

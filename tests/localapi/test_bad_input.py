@@ -5,8 +5,12 @@ send malformed JSON); the rest use the official client.
 """
 
 import base64
+import http.server
 import json
 import socket
+import threading
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -205,14 +209,50 @@ def test_a_name_that_resolves_to_a_private_address_fails_when_fetched(monkeypatc
         fetch("http://images.example.com/cat.jpg", max_bytes=1000, timeout=2)
 
 
-@override_settings(LOCALAPI_ALLOW_PRIVATE_URLS=True)
-def test_a_download_over_the_size_limit_fails_with_the_reason(alice: Caller, alice_app: App) -> None:
-    # The local API's own hosted-media URL is a real server on this machine that answers 401 here.
-    response = post(alice, resources_pb2.Input(id="u", data=image(url=f"{alice.base_url}/v2/status_codes")))
-    assert response.status.code == codes.SUCCESS
+@pytest.fixture
+def awkward_server() -> Iterator[str]:
+    """A real server on this machine: /big answers 5,000 bytes, /slow waits 3 s, /denied answers 401."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/slow":
+                time.sleep(3)
+            if self.path == "/denied":
+                self.send_error(401)
+                return
+            body = png(400, 400, "white") + b"\0" * 5000
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()  # no Content-Length: the cap must hold while reading
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/big", "over the limit of 1,000 bytes"),
+        ("/slow", "fetching took longer than 1 second"),
+        ("/denied", "the server answered HTTP 401"),
+    ],
+)
+@override_settings(LOCALAPI_ALLOW_PRIVATE_URLS=True, LOCALAPI_MAX_IMAGE_BYTES=1000, LOCALAPI_FETCH_TIMEOUT=1)
+def test_a_download_that_is_too_big_too_slow_or_refused_fails_with_the_reason(
+    alice: Caller, alice_app: App, awkward_server: str, path: str, reason: str
+) -> None:
+    response = post(alice, resources_pb2.Input(id="u", data=image(url=f"{awkward_server}{path}")))
+    assert response.status.code == codes.SUCCESS  # accepted: the download happens later, in the worker
     stored = Input.objects.get(input_id="u")
     assert stored.status_code == codes.INPUT_DOWNLOAD_FAILED
-    assert "HTTP 401" in stored.status_details
+    assert reason in stored.status_details
 
 
 def test_video_and_empty_inputs_are_refused(alice: Caller, alice_app: App) -> None:
