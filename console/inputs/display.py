@@ -199,10 +199,13 @@ def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, fu
     return view
 
 
-def poll_url(connection: Connection, app_id: str, inputs: list[InputView], back: str = "") -> str:
-    """Where a page with inputs still being processed asks about them all at once, or "" when none is."""
+def poll_url(
+    connection: Connection, app_id: str, inputs: list[InputView], back: str = "", *, with_counts: bool = False
+) -> str:
+    """Where a page with inputs still being processed asks about them all at once, or "" when none is;
+    `with_counts` asks for the status counts too (the grid's filters show them)."""
     waiting = [("ids", view.id) for view in inputs if view.waiting]
     if not waiting:
         return ""
-    query = urlencode(waiting + ([("back", back)] if back else []))
+    query = urlencode(waiting + ([("back", back)] if back else []) + ([("counts", "1")] if with_counts else []))
     return f"{reverse('inputs:poll', args=[connection.pk, app_id])}?{query}"

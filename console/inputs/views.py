@@ -1,5 +1,6 @@
 """The inputs of an app: the grid, one input's detail, editing and deleting it, and its pictures."""
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -26,6 +27,30 @@ from console.inputs.forms import InputEditForm, initial_concepts
 PER_PAGE_CHOICES = (32, 64, 128, 256)
 DEFAULT_PER_PAGE = 128
 FILTERS = {"all": None, "processed": PROCESSED, "pending": PENDING, "processing": IN_PROGRESS, "failed": FAILED}
+
+
+@dataclass(frozen=True)
+class StatusFilter:
+    key: str
+    label: str
+    count: int
+    href: str
+    current: bool
+
+
+def status_filters(grid: QueryDict, counts: resources_pb2.InputCount) -> list[StatusFilter]:
+    """The status filters of a grid page (its query `grid`), with how many inputs each has."""
+    current = grid.get("status", "all") if grid.get("status") in FILTERS else "all"
+    filters = []
+    for key, code in FILTERS.items():
+        query = grid.copy()
+        query.pop("page", None)
+        query["status"] = key
+        href = "?" + urlencode([(k, v) for k, v in query.items() if k in GRID_PARAMS])
+        filters.append(StatusFilter(key, key.title(), _filter_total(counts, code), href, key == current))
+    return filters
+
+
 GRID_PARAMS = ("page", "per_page", "status")
 # Served as they are; SVG is not among them, since it can carry script.
 MAX_POLLED = 256  # the largest page of inputs
@@ -76,11 +101,11 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         "app_id": app_id,
         "section": "inputs",
         "inputs": views,
-        "poll_url": poll_url(connection, app_id, views, back),
+        "poll_url": poll_url(connection, app_id, views, back, with_counts=True),
         "page": Page(number, per_page, len(inputs), _filter_total(counts, code)),
         "counts": counts,
         "status_key": status_key,
-        "filters": FILTERS,
+        "status_filters": status_filters(QueryDict(back), counts),
         "per_page_choices": PER_PAGE_CHOICES,
     }
     return render_page(request, "inputs/grid.html", context, partial="grid")
@@ -95,16 +120,25 @@ def input_poll(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         return redirect(reverse("inputs:grid", args=[connection.pk, app_id]))
     wanted = request.GET.getlist("ids")[:MAX_POLLED]
     back = grid_query(request.GET.get("back", ""))
-    found = []
-    if wanted:
-        listing = service_pb2.ListInputsRequest(user_app_id=ids(connection, app_id), ids=wanted, per_page=len(wanted))
-        found = client_for(connection).call("ListInputs", listing).inputs
+    client, app_ids = client_for(connection), ids(connection, app_id)
+    with_counts = request.GET.get("counts") == "1"
+    listing = service_pb2.ListInputsRequest(user_app_id=app_ids, ids=wanted, per_page=max(len(wanted), 1))
+    found, counts = concurrently(
+        lambda: client.call("ListInputs", listing).inputs if wanted else [],
+        lambda: (
+            client.call("GetInputCount", service_pb2.GetInputCountRequest(user_app_id=app_ids)).counts
+            if with_counts
+            else None
+        ),
+    )
     urls = Urls.of(connection, app_id, back)
     views = [present(connection, item, urls) for item in found]
     context = {
         "connection": connection,
         "finished": [view for view in views if not view.waiting],
-        "poll_url": poll_url(connection, app_id, views, back),
+        "poll_url": poll_url(connection, app_id, views, back, with_counts=with_counts),
+        # The filters' counts change as inputs finish: they come back out of band too.
+        "status_filters": status_filters(QueryDict(back), counts) if counts is not None else None,
     }
     return render_page(request, "inputs/grid.html", context, partial="poll")
 

@@ -220,5 +220,6 @@ def test_a_tile_being_processed_turns_into_its_picture_without_a_reload(
     expect(tile.locator("img")).to_have_count(1, timeout=10_000)
     expect(tile).to_contain_text("Processed")
     expect(page.locator("#poller")).to_have_count(0)  # and the polling stopped
+    expect(page.locator('#filters a[href="?status=pending"]')).to_contain_text("Pending 0")
     assert page.evaluate("() => window.stillTheSameDocument") is True
     tab.shot("tile-processed")

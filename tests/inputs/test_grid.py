@@ -102,10 +102,11 @@ def test_tiles_still_processing_are_polled_together_until_they_are_done(
     assert "Pending" in tile
     assert "<img" not in tile
     poller = re.search(r'<div id="poller"[^>]*>', html).group(0)
-    poll = f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001&amp;ids=text-000&amp;back=page%3D1"
+    poll = f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001&amp;ids=text-000&amp;back=page%3D1&amp;counts=1"
     assert f'hx-get="{poll}"' in poller
     assert 'hx-trigger="every 2s"' in poller
-    # One input is done: its tile comes back out of band, and the poller keeps asking about the other.
+    # One input is done: its tile and the filters' counts come back out of band, and the poller keeps
+    # asking about the other.
     Input.objects.filter(input_id="text-000").update(status_code=30000)
     answer = console.get(poll.replace("&amp;", "&"), headers=HX).content.decode()
     done = re.search(r'<article class="tile" id="input-text-000" hx-swap-oob="true">.*?</article>', answer, re.S)
@@ -113,13 +114,19 @@ def test_tiles_still_processing_are_polled_together_until_they_are_done(
     assert "Note 0" in done.group(0)
     assert "?back=page%3D1" in done.group(0)  # its link still leads back to the same grid page
     assert "input-text-001" not in answer
-    assert f'hx-get="/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001&amp;back=page%3D1"' in answer
+    filters = re.search(r'<nav class="filters" id="filters"[^>]*hx-swap-oob="true">.*?</nav>', answer, re.S).group(0)
+    assert 'Processed <span class="muted">2</span>' in filters
+    assert 'Pending <span class="muted">1</span>' in filters
+    assert 'href="?page=1&amp;status=pending"' not in filters  # a filter starts from the first page
+    assert 'href="?status=pending"' in filters
+    assert 'ids=text-001&amp;back=page%3D1&amp;counts=1"' in answer
     # The last one fails: its tile shows why, and no poller comes back, which ends the polling.
     Input.objects.filter(input_id="text-001").update(status_code=30002, status_details="the server answered HTTP 404")
     last = console.get(f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001", headers=HX).content.decode()
     assert "the server answered HTTP 404" in last
     assert 'hx-swap-oob="true"' in last
     assert "poller" not in last
+    assert 'id="filters"' not in last  # not asked for: the overview has no filters
 
 
 def test_a_grid_with_nothing_processing_does_not_poll(
