@@ -31,12 +31,16 @@ def render_page(
     return response
 
 
+def http_status_for(error: ClarifaiError) -> int:
+    """The console's answer to a failed API call: not found, a gateway timeout, or a bad gateway."""
+    if isinstance(error, ClarifaiStatusError) and error.code in NOT_FOUND_CODES:
+        return 404
+    return 504 if isinstance(error, ClarifaiTimeout) else 502
+
+
 def upstream_error(request: HttpRequest, error: ClarifaiError, what: str, context: dict[str, Any]) -> HttpResponse:
     """What failed, the Clarifai status, and a way to try again; never a stack trace."""
-    if isinstance(error, ClarifaiStatusError):
-        status = 404 if error.code in NOT_FOUND_CODES else 502
-    else:
-        status = 504 if isinstance(error, ClarifaiTimeout) else 502
+    status = http_status_for(error)
     context = {
         **context,
         "what": what,

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from console.apps.views import ids
-from console.clarifai import ClarifaiError, ClarifaiStatusError, concurrently
+from console.clarifai import ClarifaiError, concurrently
 from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
-from console.core.rendering import NOT_FOUND_CODES, render_page, wants_partial
+from console.core.rendering import http_status_for, render_page, wants_partial
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
 from console.inputs.forms import InputEditForm, initial_concepts
 
@@ -207,9 +207,8 @@ def input_edit(request: HttpRequest, connection: Connection, app_id: str, input_
 
 
 def _save_failed(request: HttpRequest, error: ClarifaiError) -> HttpResponse:
-    status = 404 if isinstance(error, ClarifaiStatusError) and error.code in NOT_FOUND_CODES else 502
     context = {"save_error": f"Nothing was saved: {error.message}"}
-    response = render(request, "inputs/detail.html#save-error", context, status=status)
+    response = render(request, "inputs/detail.html#save-error", context, status=http_status_for(error))
     return reswap(retarget(response, "#edit-errors"), "innerHTML")
 
 

@@ -152,10 +152,6 @@ class Input(models.Model):
     def new_id() -> str:
         return uuid.uuid4().hex
 
-    @property
-    def status_description(self) -> str:
-        return status.description(self.status_code)
-
 
 class InputConcept(models.Model):
     """A concept on an input (`input.data.concepts`): value 1 is a positive label, 0 a negative one."""
