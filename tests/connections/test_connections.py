@@ -1,9 +1,7 @@
 """Connections: adding one checks it against the API and shows the real error; the token is encrypted
 at rest, accepted under rotated keys, and never shown again."""
 
-import http.server
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +15,7 @@ from console.connections import crypto
 from console.connections.models import Connection
 from console.localapi.models import Token
 from console.localapi.models import User as LocalUser
+from tests.servers import QuietHandler, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,20 +60,15 @@ def test_an_unreachable_host_is_refused(console: Client) -> None:
 
 @pytest.fixture
 def html_server() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             self.send_response(404)
             self.send_header("Content-Type", "text/html")
             self.end_headers()
             self.wfile.write(b"<html><body>Not here</body></html>")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_a_server_that_is_not_a_clarifai_api_is_refused(console: Client, html_server: str) -> None:

@@ -5,10 +5,8 @@ send malformed JSON); the rest use the official client.
 """
 
 import base64
-import http.server
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -25,6 +23,7 @@ from console.localapi.fetch import FetchError, fetch
 from console.localapi.models import App, Concept, Input, Token
 from tests.images import png
 from tests.localapi.conftest import Caller
+from tests.servers import QuietHandler, serving
 
 
 def raw(alice: Caller, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -213,7 +212,7 @@ def test_a_name_that_resolves_to_a_private_address_fails_when_fetched(monkeypatc
 def awkward_server() -> Iterator[str]:
     """A real server on this machine: /big answers 5,000 bytes, /slow waits 3 s, /denied answers 401."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             if self.path == "/slow":
                 time.sleep(3)
@@ -226,14 +225,8 @@ def awkward_server() -> Iterator[str]:
             self.end_headers()  # no Content-Length: the cap must hold while reading
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Handler) as url:
+        yield url
 
 
 @pytest.mark.parametrize(

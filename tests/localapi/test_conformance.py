@@ -1,8 +1,6 @@
 """The local API answers the official clarifai-grpc JSON client as the real API would, over real HTTP."""
 
-import http.server
 import io
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from PIL import Image
 from console.localapi.models import App
 from tests.images import jpeg, png
 from tests.localapi.conftest import Caller
+from tests.servers import QuietHandler, serving
 
 SUCCESS = status_code_pb2.SUCCESS
 
@@ -32,7 +31,7 @@ def picture_server() -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 serving a JPEG at /pic.jpg (private addresses allowed per test)."""
     body = jpeg(120, 80, "green")
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             if self.path != "/pic.jpg":
                 self.send_error(404)
@@ -43,14 +42,8 @@ def picture_server() -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_it_creates_gets_and_lists_apps(alice: Caller) -> None:

@@ -4,7 +4,6 @@ These tests turn eager mode off: the live server queues messages into a broker f
 own, and `celery worker` runs as a separate process on the test database.
 """
 
-import http.server
 import os
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from console.localapi.models import App, Input
 from tests.images import jpeg, png
 from tests.localapi.conftest import Caller
 from tests.processes import ROOT, database_url, end_other_sessions
+from tests.servers import QuietHandler, serving
 
 pytestmark = pytest.mark.worker
 
@@ -129,14 +129,16 @@ def test_a_worker_process_processes_posted_inputs(
 
 
 class _Gate:
-    """A picture server that holds every request until it is opened."""
+    """A picture server's gate: every request waits until it is opened, and is counted."""
 
     def __init__(self) -> None:
         self.opened = threading.Event()
         self.requests = 0
+
+    def handler(self) -> type[QuietHandler]:
         gate = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 gate.requests += 1
                 gate.opened.wait(timeout=60)
@@ -146,13 +148,7 @@ class _Gate:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/pic.jpg"
+        return Handler
 
 
 @override_settings(LOCALAPI_ALLOW_PRIVATE_URLS=True)
@@ -160,14 +156,13 @@ def test_an_input_whose_worker_died_half_way_is_finished_by_the_next_worker(
     alice: Caller, alice_app: App, start_worker: Callable[..., subprocess.Popen[bytes]]
 ) -> None:
     gate = _Gate()
-    try:
+    with serving(gate.handler()) as server:
+        url = f"{server}/pic.jpg"
         alice.call(
             "PostInputs",
             service_pb2.PostInputsRequest(
                 user_app_id=alice.app_ids("main"),
-                inputs=[
-                    resources_pb2.Input(id="slow", data=resources_pb2.Data(image=resources_pb2.Image(url=gate.url)))
-                ],
+                inputs=[resources_pb2.Input(id="slow", data=resources_pb2.Data(image=resources_pb2.Image(url=url)))],
             ),
         )
         first = start_worker()
@@ -181,6 +176,3 @@ def test_an_input_whose_worker_died_half_way_is_finished_by_the_next_worker(
         start_worker(LOCALAPI_REQUEUE_AFTER="0")
         wait_for(lambda: Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_SUCCESS)
         assert gate.requests == 2
-    finally:
-        gate.opened.set()
-        gate.server.shutdown()
