@@ -24,6 +24,8 @@ from console.localapi.models import Input, Token, hash_token
 log = logging.getLogger(__name__)
 load_all()
 
+MAX_PK = 2**63 - 1  # the largest primary key any supported database stores
+
 
 @dataclass
 class Reply:
@@ -112,9 +114,11 @@ def _hosted(verb: str, path: str, authorization: str | None) -> Reply:
     if verb not in ("GET", "HEAD"):
         raise ApiError(status.CONN_METHOD_NOT_ALLOWED, details="Hosted media can only be fetched with GET.")
     token = authenticate(authorization)
-    size = match["size"]
+    size, app_pk = match["size"], int(match["app"])
+    if app_pk > MAX_PK:  # no row has it, and the database cannot even compare it
+        raise ApiError(status.CONN_DOES_NOT_EXIST, details="There is no hosted picture at this URL.")
     item = (
-        Input.objects.filter(app_id=int(match["app"]), media_key=match["key"], app__user=token.user, app__deleted=False)
+        Input.objects.filter(app_id=app_pk, media_key=match["key"], app__user=token.user, app__deleted=False)
         .only("image_format", "status_code", "app_id", "media_key")
         .first()
     )

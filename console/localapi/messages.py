@@ -40,7 +40,7 @@ def app_message(app: App) -> resources_pb2.App:
         created_at=timestamp(app.created_at),
         modified_at=timestamp(app.modified_at),
     )
-    dict_to_struct(app.metadata, message.metadata)
+    dict_to_struct(app.metadata, message.metadata, f"app {app.pk}")
     return message
 
 
@@ -54,7 +54,7 @@ def concept_message(concept: Concept) -> resources_pb2.Concept:
         created_at=timestamp(concept.created_at),
         value=1.0,  # printed even when 0 (cl_show_if_empty), and a concept listed on its own is not a "no"
     )
-    dict_to_struct(concept.metadata, message.metadata)
+    dict_to_struct(concept.metadata, message.metadata, f"concept {concept.pk}")
     return message
 
 
@@ -68,7 +68,7 @@ def dataset_message(dataset: Dataset) -> resources_pb2.Dataset:
         created_at=timestamp(dataset.created_at),
         modified_at=timestamp(dataset.modified_at),
     )
-    dict_to_struct(dataset.metadata, message.metadata)
+    dict_to_struct(dataset.metadata, message.metadata, f"dataset {dataset.pk}")
     return message
 
 
@@ -102,5 +102,5 @@ def input_message(item: Input, origin: str) -> resources_pb2.Input:
         data.concepts.append(
             resources_pb2.Concept(id=link.concept.concept_id, name=link.concept.name, value=link.value)
         )
-    dict_to_struct(item.metadata, data.metadata)
+    dict_to_struct(item.metadata, data.metadata, f"input {item.pk}")
     return message

@@ -9,6 +9,7 @@ difference the wire reference asks for: every `StatusCode` is an integer.
 import base64
 import binascii
 import json
+import math
 from functools import cache
 from typing import Any
 
@@ -23,6 +24,13 @@ from console.localapi.status import CONN_BAD_REQUEST_FORMAT, CONN_INVALID_REQUES
 
 STATUS_CODE_ENUM = "clarifai.api.status.StatusCode"
 _WRAPPERS = {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
+
+# The real API's limit is not documented. Protobuf refuses to decode a message nested deeper than 100
+# messages, and each level of a Struct costs up to three (Struct, map entry, Value): 24 levels keep an
+# input's metadata, and the response around it, within that for every client, gRPC ones included.
+MAX_METADATA_DEPTH = 24
+# Far deeper than any request message needs; a deeper body is refused before anything walks it.
+MAX_BODY_DEPTH = 64
 
 
 @cache
@@ -80,17 +88,57 @@ def parse_body(body: bytes, message: Message) -> None:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ApiError(CONN_BAD_REQUEST_FORMAT, details=f"The request body is not valid JSON: {e}") from None
+    except RecursionError:
+        raise ApiError(CONN_BAD_REQUEST_FORMAT, details=_too_deep("The request body", MAX_BODY_DEPTH)) from None
     if not isinstance(data, dict):
         raise ApiError(CONN_BAD_REQUEST_FORMAT, details="The request body must be a JSON object.")
+    if depth(data) > MAX_BODY_DEPTH:
+        raise ApiError(CONN_BAD_REQUEST_FORMAT, details=_too_deep("The request body", MAX_BODY_DEPTH))
     parse_dict(data, message)
 
 
 def parse_dict(data: dict[str, Any], message: Message) -> None:
-    _check_bytes_fields(data, message.DESCRIPTOR, "")
+    _check_fields(data, message.DESCRIPTOR, "")
     try:
         json_format.ParseDict(data, message, ignore_unknown_fields=False)
     except json_format.ParseError as e:
         raise ApiError(CONN_BAD_REQUEST_FORMAT, details=_short_parse_error(str(e))) from None
+    except RecursionError:
+        raise ApiError(CONN_BAD_REQUEST_FORMAT, details=_too_deep("The request", MAX_BODY_DEPTH)) from None
+
+
+def _too_deep(what: str, limit: int) -> str:
+    return f"{what} is nested deeper than {limit} levels."
+
+
+def depth(value: Any) -> int:
+    """How many objects and lists deep `value` is ({} is 1); iterative, so no depth can overflow the stack."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def metadata_problem(value: Any) -> str | None:
+    """Why `value` cannot be carried as a Struct (metadata) to every client, or None if it can."""
+    if depth(value) > MAX_METADATA_DEPTH:
+        return f"is nested deeper than {MAX_METADATA_DEPTH} levels"
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "holds NaN or Infinity, which JSON cannot carry"
+    return None
 
 
 def _short_parse_error(text: str) -> str:
@@ -103,9 +151,15 @@ def _field_by_name(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
     return descriptor.fields_by_name.get(name) or descriptor.fields_by_camelcase_name.get(name)
 
 
-def _check_bytes_fields(data: Any, descriptor: Descriptor, path: str) -> None:
-    """Refuse bytes fields that are not strict base64; protobuf's own parser silently drops bad characters."""
-    if not isinstance(data, dict) or descriptor.full_name in _WRAPPERS:
+def _check_fields(data: Any, descriptor: Descriptor, path: str) -> None:
+    """Refuse what protobuf's own parser would let through: bytes fields that are not strict base64 (it
+    silently drops bad characters), and Structs (metadata) that no response could print."""
+    if descriptor.full_name in _WRAPPERS:
+        problem = metadata_problem(data)
+        if problem:
+            raise ApiError(CONN_INVALID_REQUEST, details=f"{path or 'The request'} {problem}.")
+        return
+    if not isinstance(data, dict):
         return
     for key, value in data.items():
         field = _field_by_name(descriptor, key)
@@ -119,7 +173,7 @@ def _check_bytes_fields(data: Any, descriptor: Descriptor, path: str) -> None:
                 if not isinstance(item, str) or not _is_base64(item):
                     raise ApiError(CONN_BAD_REQUEST_FORMAT, details=f"{item_path} is not valid base64.")
             elif field.type == FieldDescriptor.TYPE_MESSAGE and not field.message_type.GetOptions().map_entry:
-                _check_bytes_fields(item, field.message_type, item_path)
+                _check_fields(item, field.message_type, item_path)
 
 
 def _is_base64(text: str) -> bool:

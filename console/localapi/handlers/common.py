@@ -1,5 +1,6 @@
 """Lookups and checks that many handlers share: the app a request is about, pages, ids, metadata."""
 
+import logging
 import re
 from typing import Any
 
@@ -7,10 +8,12 @@ from clarifai_grpc.grpc.api import resources_pb2
 from django.db.models import QuerySet
 from google.protobuf import json_format, struct_pb2
 
-from console.localapi import status
+from console.localapi import status, wire
 from console.localapi.context import Context
 from console.localapi.errors import ApiError, invalid, not_found
 from console.localapi.models import App
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PER_PAGE = 128
 MAX_PER_PAGE = 1000
@@ -71,10 +74,21 @@ def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     return json_format.MessageToDict(struct)
 
 
-def dict_to_struct(data: dict[str, Any], target: struct_pb2.Struct) -> None:
+def dict_to_struct(data: dict[str, Any], target: struct_pb2.Struct, owner: str = "") -> None:
+    """Stored metadata into a message. Metadata that no client could read (a row written before it was
+    checked, or by hand) is left out and logged, so one row never takes a whole list down."""
     target.Clear()
-    if data:
-        target.update(data)
+    if not data:
+        return
+    problem = wire.metadata_problem(data) if isinstance(data, dict) else "is not a JSON object"
+    if problem is None:
+        try:
+            target.update(data)
+            return
+        except (TypeError, ValueError) as e:
+            problem = f"cannot be read: {e}"
+    target.Clear()
+    log.warning("left out the stored metadata of %s: it %s", owner or "a row", problem)
 
 
 def merge_metadata(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
