@@ -24,7 +24,17 @@ from console.localapi.models import Input
 THUMBNAIL_SIZES = {"large": 1024, "small": 400, "tiny": 160}
 SIZES = ["orig", *THUMBNAIL_SIZES]
 UPLOAD = "upload"
-FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"}
+# The content type of each format the local API accepts. Not Pillow's Image.MIME: that fills in only as
+# plugins load, so the same picture would be served with a different type by different processes.
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+}
+FORMATS = set(CONTENT_TYPES)
 HOSTED_PATH = re.compile(r"^/v2/hosted/(?P<size>[a-z]+)/apps/(?P<app>\d+)/inputs/image/(?P<key>[0-9a-f]{32})$")
 
 
@@ -150,5 +160,5 @@ def delete_tree(prefix: str) -> None:
 
 def content_type(size: str, image_format: str) -> str:
     if size == "orig":
-        return Image.MIME.get(image_format, "application/octet-stream")
+        return CONTENT_TYPES.get(image_format, "application/octet-stream")
     return "image/jpeg"
