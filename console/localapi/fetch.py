@@ -27,17 +27,40 @@ def address_is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def parse_url(url: str) -> httpx.URL:
+    """The URL as the fetcher reads it (host IDNA-encoded), or FetchError if the fetcher cannot read it."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as e:
+        raise FetchError(f"{url!r} is not a URL that can be fetched: {e}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise FetchError(f"{url!r} is not an http or https URL")
+    return parsed
+
+
+def _numeric_address(host: str) -> str | None:
+    """The address a numeric host stands for in any form the resolver reads (`127.1`, `2130706433`,
+    `0x7f.0.0.1`), or None for a name."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def check_host(host: str) -> None:
-    """Refuse a literal private address or `localhost` before anything is queued."""
+    """Refuse a private address in any numeric form, or `localhost`, before anything is queued."""
     if settings.LOCALAPI_ALLOW_PRIVATE_URLS:
         return
-    if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(".localhost"):
+    name = host.lower().rstrip(".")
+    if name in {"localhost", "localhost.localdomain"} or name.endswith(".localhost"):
         raise FetchError(f"{host} is a private address; fetching from private addresses is not allowed.")
-    try:
-        if not address_is_public(host.strip("[]")):
-            raise FetchError(f"{host} is a private address; fetching from private addresses is not allowed.")
-    except ValueError:
-        pass  # a name, not an address: checked when it is resolved
+    address = _numeric_address(host)
+    if address is not None and not address_is_public(address):
+        raise FetchError(f"{host} is a private address; fetching from private addresses is not allowed.")
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -118,3 +141,5 @@ def fetch(url: str, max_bytes: int, timeout: float | None = None) -> tuple[bytes
         raise FetchError(f"could not connect to {httpx.URL(url).host}: {e}") from None
     except httpx.HTTPError as e:
         raise FetchError(f"fetching {url} failed: {e}") from None
+    except httpx.InvalidURL as e:  # posted before PostInputs checked URLs the way the fetcher reads them
+        raise FetchError(f"{url!r} is not a URL that can be fetched: {e}") from None

@@ -44,6 +44,11 @@ def process_input(input_pk: int) -> None:
         code = e.code if isinstance(e, media.MediaError) else status.INPUT_FAILED
         _fail(item, code, str(e))
         return
+    except Exception as e:
+        # Whatever else goes wrong still ends the input: left in progress, it would be polled forever.
+        log.exception("input %s could not be processed", item.pk)
+        _fail(item, status.INPUT_FAILED, f"processing failed ({type(e).__name__}); the worker's log has the details")
+        return
     item.status_code = status.INPUT_SUCCESS
     item.status_details = ""
     item.save(

@@ -7,7 +7,6 @@ has fetched, decoded and stored them: then 30000, or 30002 with the reason.
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_pb2
@@ -18,7 +17,7 @@ from django.db.models import Count
 from console.localapi import media, status, tasks
 from console.localapi.context import Context
 from console.localapi.errors import invalid, not_found
-from console.localapi.fetch import FetchError, check_host
+from console.localapi.fetch import FetchError, check_host, parse_url
 from console.localapi.handlers import rpc
 from console.localapi.handlers.common import (
     ID_PATTERN,
@@ -58,11 +57,9 @@ class Planned:
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Refused(status.INPUT_INVALID_URL, f"{url!r} is not an http or https URL")
+    """Refuse up front what the fetcher would refuse: a URL it cannot read, a private host in any form."""
     try:
-        check_host(parts.hostname)
+        check_host(parse_url(url).raw_host.decode("ascii"))  # the name as it is resolved
     except FetchError as e:
         raise Refused(status.INPUT_INVALID_URL, str(e)) from None
 
