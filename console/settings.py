@@ -251,6 +251,8 @@ LOCALAPI_MAX_IMAGE_BYTES = env_int("LOCALAPI_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
 LOCALAPI_MAX_IMAGE_PIXELS = env_int("LOCALAPI_MAX_IMAGE_PIXELS", 89_478_485)
 LOCALAPI_FETCH_TIMEOUT = env_int("LOCALAPI_FETCH_TIMEOUT", 10)
 LOCALAPI_MAX_TEXT_BYTES = env_int("LOCALAPI_MAX_TEXT_BYTES", 1024 * 1024)
+# Largest request body: by default one picture of the largest size, in base64, and 1 MiB besides.
+LOCALAPI_MAX_REQUEST_BYTES = env_int("LOCALAPI_MAX_REQUEST_BYTES", 4 * -(-LOCALAPI_MAX_IMAGE_BYTES // 3) + 1024 * 1024)
 # When a worker starts, inputs left unfinished this many seconds ago are queued again.
 LOCALAPI_REQUEUE_AFTER = env_int("LOCALAPI_REQUEUE_AFTER", 60)
 

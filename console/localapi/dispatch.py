@@ -35,6 +35,17 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def new_req_id(request_id_prefix: str = "") -> str:
+    return f"{request_id_prefix}-{uuid.uuid4().hex}" if request_id_prefix else uuid.uuid4().hex
+
+
+def too_large(limit: int, request_id_prefix: str = "") -> Reply:
+    """The answer to a body over `limit` bytes, which is not read any further."""
+    req_id = new_req_id(request_id_prefix)
+    details = f"The request body is over the limit of {limit:,} bytes (LOCALAPI_MAX_REQUEST_BYTES)."
+    return _reply(BaseResponse(status=status.make(status.REQUEST_TOO_LARGE, details)), req_id)
+
+
 def handle(
     verb: str,
     path: str,
@@ -44,7 +55,7 @@ def handle(
     origin: str,
     request_id_prefix: str = "",
 ) -> Reply:
-    req_id = f"{request_id_prefix}-{uuid.uuid4().hex}" if request_id_prefix else uuid.uuid4().hex
+    req_id = new_req_id(request_id_prefix)
     response_class: type[Message] = BaseResponse
     try:
         if media.HOSTED_PATH.match(path):
@@ -88,9 +99,14 @@ def handle(
         response = response_class(
             status=status.make(status.INTERNAL_SERVER_ISSUE, "Something went wrong; the error is logged.")
         )
-    response.status.req_id = req_id
-    body_out = json.dumps(wire.message_to_dict(response), separators=(",", ":")).encode()
-    return Reply(status.http_status(response.status.code), body_out, headers={"X-Clarifai-Request-ID": req_id})
+    return _reply(response, req_id)
+
+
+def _reply(response: Message, req_id: str) -> Reply:
+    response.status.req_id = req_id  # type: ignore[attr-defined]  # every response message has a status
+    body = json.dumps(wire.message_to_dict(response), separators=(",", ":")).encode()
+    code = response.status.code  # type: ignore[attr-defined]
+    return Reply(status.http_status(code), body, headers={"X-Clarifai-Request-ID": req_id})
 
 
 def authenticate(authorization: str | None) -> Token:
