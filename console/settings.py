@@ -253,8 +253,10 @@ LOCALAPI_FETCH_TIMEOUT = env_int("LOCALAPI_FETCH_TIMEOUT", 10)
 LOCALAPI_MAX_TEXT_BYTES = env_int("LOCALAPI_MAX_TEXT_BYTES", 1024 * 1024)
 # Largest request body: by default one picture of the largest size, in base64, and 1 MiB besides.
 LOCALAPI_MAX_REQUEST_BYTES = env_int("LOCALAPI_MAX_REQUEST_BYTES", 4 * -(-LOCALAPI_MAX_IMAGE_BYTES // 3) + 1024 * 1024)
-# When a worker starts, inputs left unfinished this many seconds ago are queued again.
+# Inputs left unfinished this many seconds are queued again, by a look that each worker makes when it
+# starts and then every LOCALAPI_REQUEUE_EVERY seconds (0: only when it starts).
 LOCALAPI_REQUEUE_AFTER = env_int("LOCALAPI_REQUEUE_AFTER", 60)
+LOCALAPI_REQUEUE_EVERY = env_int("LOCALAPI_REQUEUE_EVERY", 30)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -5,6 +5,8 @@ task that runs twice (a worker died and the message came back) ends in the same 
 """
 
 import logging
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -95,23 +97,33 @@ def _fail(item: Input, code: int, reason: str) -> None:
     )
 
 
+# At most this many inputs are queued again per pass, the longest-waiting first: a large backlog
+# gets a bounded number of extra messages, and the next pass takes the next ones.
+REQUEUE_BATCH = 500
+
+
 @shared_task(ignore_result=True)
 def resume_unfinished_work(older_than_seconds: int) -> int:
     """Queue again what no worker finished: inputs still pending or in progress, apps still to purge.
 
     The embedded broker drops a message once a worker takes it, so a worker that died half way (or
     before it started) would leave its work waiting forever. Every task is idempotent, so work that
-    was in fact still queued is done once and then skipped.
+    was in fact still queued is done once and then skipped. What is queued again is touched, so the
+    next pass leaves it alone until it has waited `older_than_seconds` once more.
     """
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    unfinished = [status.INPUT_PENDING, status.INPUT_IN_PROGRESS]
     inputs = list(
-        Input.objects.filter(
-            status_code__in=[status.INPUT_PENDING, status.INPUT_IN_PROGRESS], modified_at__lte=cutoff
-        ).values_list("pk", flat=True)
+        Input.objects.filter(status_code__in=unfinished, modified_at__lte=cutoff)
+        .order_by("modified_at")
+        .values_list("pk", flat=True)[:REQUEUE_BATCH]
     )
+    Input.objects.filter(pk__in=inputs, status_code__in=unfinished).update(modified_at=now)
     for pk in inputs:
         process_input.delay(pk)
     apps = list(App.objects.filter(deleted=True, modified_at__lte=cutoff).values_list("pk", flat=True))
+    App.objects.filter(pk__in=apps).update(modified_at=now)
     for pk in apps:
         purge_app.delay(pk)
     if inputs or apps:
@@ -120,8 +132,21 @@ def resume_unfinished_work(older_than_seconds: int) -> int:
 
 
 @worker_ready.connect
-def _resume_on_start(**kwargs: Any) -> None:
+def _resume_unfinished_work_while_running(**kwargs: Any) -> None:
+    """Look for unfinished work when a worker starts and then every LOCALAPI_REQUEUE_EVERY seconds:
+    a worker restarted promptly after a crash finds the dead one's work too fresh to take at first."""
     resume_unfinished_work.delay(settings.LOCALAPI_REQUEUE_AFTER)
+    if settings.LOCALAPI_REQUEUE_EVERY > 0:
+        threading.Thread(target=_look_periodically, name="localapi-requeue", daemon=True).start()
+
+
+def _look_periodically() -> None:
+    while True:
+        time.sleep(settings.LOCALAPI_REQUEUE_EVERY)
+        try:
+            resume_unfinished_work.delay(settings.LOCALAPI_REQUEUE_AFTER)
+        except Exception:  # the broker is away for a moment: try again at the next tick
+            log.exception("could not queue the look for unfinished work")
 
 
 @shared_task(ignore_result=True)

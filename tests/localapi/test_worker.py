@@ -19,6 +19,7 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 
 from console.celery import app as celery_app
 from console.localapi.models import App, Input
@@ -175,4 +176,36 @@ def test_an_input_whose_worker_died_half_way_is_finished_by_the_next_worker(
         gate.opened.set()
         start_worker(LOCALAPI_REQUEUE_AFTER="0")
         wait_for(lambda: Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_SUCCESS)
+        assert gate.requests == 2
+
+
+@override_settings(LOCALAPI_ALLOW_PRIVATE_URLS=True)
+def test_a_worker_restarted_promptly_after_a_crash_finishes_the_dead_ones_input(
+    alice: Caller, alice_app: App, start_worker: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    """The new worker's first look finds the input in progress for less than LOCALAPI_REQUEUE_AFTER and
+    leaves it; a later look, while the same worker runs, queues it again."""
+    gate = _Gate()
+    with serving(gate.handler()) as server:
+        alice.call(
+            "PostInputs",
+            service_pb2.PostInputsRequest(
+                user_app_id=alice.app_ids("main"),
+                inputs=[
+                    resources_pb2.Input(
+                        id="slow", data=resources_pb2.Data(image=resources_pb2.Image(url=f"{server}/pic.jpg"))
+                    )
+                ],
+            ),
+        )
+        timing = {"LOCALAPI_REQUEUE_AFTER": "10", "LOCALAPI_REQUEUE_EVERY": "1"}
+        first = start_worker(**timing)
+        wait_for(lambda: gate.requests == 1)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        gate.opened.set()
+        Input.objects.filter(input_id="slow").update(modified_at=timezone.now())  # it crashed just now
+
+        start_worker(**timing)
+        wait_for(lambda: Input.objects.get(input_id="slow").status_code == codes.INPUT_DOWNLOAD_SUCCESS, timeout=90)
         assert gate.requests == 2
