@@ -144,7 +144,7 @@ def metadata_problem(value: Any) -> str | None:
 def _short_parse_error(text: str) -> str:
     # protobuf appends the list of every available field, which can run to hundreds of names.
     text = text.split(" Available Fields(except extensions):")[0]
-    return text.replace("clarifai.api.", "").replace("..", ".")
+    return text.replace("clarifai.api.", "").replace("..", ".").strip()
 
 
 def _field_by_name(descriptor: Descriptor, name: str) -> FieldDescriptor | None:

@@ -357,3 +357,21 @@ def test_camel_case_and_dotted_queries_are_read(alice: Caller, alice_app: App) -
 def test_an_expired_token_is_refused_as_expired(alice: Caller, alice_app: App) -> None:
     Token.objects.filter(user_id="alice").update(expires_at=timezone.now() - timedelta(minutes=1))
     assert_status(raw(alice, "GET", INPUTS), 401, codes.CONN_KEY_INVALID, "This token has expired.")
+
+
+@pytest.mark.parametrize(
+    ("second", "details"),
+    [
+        ({"data": {"image": {"base64": "not base64 at all!!"}}}, "inputs[1].data.image.base64 is not valid base64"),
+        ({"data": {"image": {"bse64": "x"}}}, 'no field named "bse64" at "PostInputsRequest.inputs[1].data.image"'),
+    ],
+)
+def test_a_body_that_cannot_be_read_refuses_the_whole_post_naming_the_place_without_per_input_statuses(
+    alice: Caller, alice_app: App, second: dict[str, Any], details: str
+) -> None:
+    """What the README says: these are refused before any input is looked at, so no input carries a
+    status; the details name the input by its place in the request."""
+    body = {"inputs": [{"id": "good", "data": {"text": {"raw": "t"}}}, second]}
+    answer = assert_status(raw(alice, "POST", INPUTS, json=body), 400, codes.CONN_BAD_REQUEST_FORMAT, details)
+    assert answer["inputs"] == []  # printed empty, as the real API prints a list it has none of
+    assert not Input.objects.exists()
