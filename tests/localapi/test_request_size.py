@@ -5,12 +5,14 @@ import base64
 import io
 import os
 
+import httpx
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.conf import settings
 from django.test import override_settings
 from PIL import Image
 
 from console.localapi.models import App, Input
+from console.localapi.transport import LocalAPITransport
 from tests.localapi.conftest import Caller
 from tests.localapi.test_bad_input import INPUTS, assert_status, raw
 
@@ -55,3 +57,12 @@ def test_a_body_far_over_the_limit_gets_the_status_too(alice: Caller, alice_app:
     body = b'{"inputs": [{"data": {"text": {"raw": "' + b"a" * 5_000_000 + b'"}}}]}'
     response = raw(alice, "POST", INPUTS, content=body, headers={"Content-Type": "application/json"})
     assert_status(response, 413, codes.RPC_MAX_MESSAGE_SIZE_EXCEEDED, "LOCALAPI_MAX_REQUEST_BYTES")
+
+
+@override_settings(LOCALAPI_MAX_REQUEST_BYTES=100_000)
+def test_the_console_in_process_gets_the_same_limit(alice: Caller, alice_app: App) -> None:
+    with httpx.Client(transport=LocalAPITransport(), base_url="http://local") as client:
+        body = {"inputs": [{"id": "x", "data": {"text": {"raw": "a" * 100_000}}}]}
+        response = client.post(INPUTS, json=body, headers={"Authorization": f"Key {alice.token}"})
+    assert_status(response, 413, codes.RPC_MAX_MESSAGE_SIZE_EXCEEDED, "over the limit of 100,000 bytes")
+    assert not Input.objects.exists()
