@@ -130,11 +130,11 @@ def _hosted(verb: str, path: str, authorization: str | None) -> Reply:
     if verb not in ("GET", "HEAD"):
         raise ApiError(status.CONN_METHOD_NOT_ALLOWED, details="Hosted media can only be fetched with GET.")
     token = authenticate(authorization)
-    size, app_pk = match["size"], int(match["app"])
-    if app_pk > MAX_PK:  # no row has it, and the database cannot even compare it
+    size, app = match["size"], match["app"]
+    if len(app) > len(str(MAX_PK)) or int(app) > MAX_PK:  # no row has it; the database could not compare it
         raise ApiError(status.CONN_DOES_NOT_EXIST, details="There is no hosted picture at this URL.")
     item = (
-        Input.objects.filter(app_id=app_pk, media_key=match["key"], app__user=token.user, app__deleted=False)
+        Input.objects.filter(app_id=int(app), media_key=match["key"], app__user=token.user, app__deleted=False)
         .only("image_format", "status_code", "app_id", "media_key")
         .first()
     )

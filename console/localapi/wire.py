@@ -86,7 +86,7 @@ def parse_body(body: bytes, message: Message) -> None:
         return
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except ValueError as e:  # not JSON, not UTF-8, or a number of more digits than Python reads
         raise ApiError(CONN_BAD_REQUEST_FORMAT, details=f"The request body is not valid JSON: {e}") from None
     except RecursionError:
         raise ApiError(CONN_BAD_REQUEST_FORMAT, details=_too_deep("The request body", MAX_BODY_DEPTH)) from None

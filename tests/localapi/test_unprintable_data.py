@@ -146,6 +146,14 @@ def test_a_stored_row_that_cannot_be_printed_does_not_take_the_list_down(
     assert "is not a JSON object" in caplog.text
 
 
-def test_a_hosted_path_with_an_app_id_past_64_bits_is_not_found(alice: Caller, alice_app: App) -> None:
-    path = f"/v2/hosted/orig/apps/{2**64 + 5}/inputs/image/{'a' * 32}"
+@pytest.mark.parametrize("app", [str(2**63), str(2**64 + 5), "9" * 200])
+def test_a_hosted_path_with_an_app_id_past_64_bits_is_not_found(alice: Caller, alice_app: App, app: str) -> None:
+    path = f"/v2/hosted/orig/apps/{app}/inputs/image/{'a' * 32}"
     assert_status(raw(alice, "GET", path), 404, codes.CONN_DOES_NOT_EXIST, "no hosted picture")
+
+
+def test_a_number_of_5000_digits_in_a_body_is_refused(alice: Caller, alice_app: App) -> None:
+    body = b'{"inputs": [{"data": {"text": {"raw": "t"}, "metadata": {"n": ' + b"9" * 5000 + b"}}}]}"
+    response = raw(alice, "POST", INPUTS, content=body, headers={"Content-Type": "application/json"})
+    assert_status(response, 400, codes.CONN_BAD_REQUEST_FORMAT, "not valid JSON")
+    assert not Input.objects.exists()
