@@ -2,8 +2,8 @@
 
 Each process runs in its own session (so a Ctrl-C in the terminal reaches only the supervisor, which
 decides), its output printed line by line under its name. A process that exits is started again after
-a short backoff (1, 2, 4, 8, 16 seconds); one that exits MAX_RESTARTS times within RESTART_WINDOW seconds
-is in a crash loop, and everything stops. SIGINT or SIGTERM stops every process: SIGTERM, then SIGKILL for
+a short backoff (1, 2, 4, 8, 16 seconds); one that exits again after 5 restarts within a minute is in a
+crash loop, and everything stops. SIGINT or SIGTERM stops every process: SIGTERM, then SIGKILL for
 what is left after the grace period.
 """
 
@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import IO
 
-MAX_RESTARTS = 5
-RESTART_WINDOW = 60.0
 POLL_SECONDS = 0.2
 
 
@@ -33,10 +31,22 @@ class Program:
 
 
 class Supervisor:
-    def __init__(self, programs: list[Program], out: IO[str], grace: float = 15.0) -> None:
+    def __init__(
+        self,
+        programs: list[Program],
+        out: IO[str],
+        *,
+        grace: float = 15.0,
+        backoff: float = 1.0,
+        max_restarts: int = 5,
+        window: float = 60.0,
+    ) -> None:
         self.programs = programs
         self.out = out
         self.grace = grace
+        self.backoff = backoff
+        self.max_restarts = max_restarts
+        self.window = window
         self.width = max(len(p.name) for p in [*programs, Program("system", [])])
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -69,14 +79,14 @@ class Supervisor:
             if code is None:
                 return True
             self.ended(program, code)
-            while program.restarts and now - program.restarts[0] > RESTART_WINDOW:
+            while program.restarts and now - program.restarts[0] > self.window:
                 program.restarts.popleft()
-            if len(program.restarts) >= MAX_RESTARTS:
-                self.note(f"{program.name} exited {MAX_RESTARTS + 1} times within {RESTART_WINDOW:.0f} s; stopping")
+            if len(program.restarts) >= self.max_restarts:
+                self.note(f"{program.name} exited {self.max_restarts + 1} times within {self.window:g} s; stopping")
                 return False
-            delay = 2 ** len(program.restarts)
+            delay = self.backoff * 2 ** len(program.restarts)
             program.restart_at = now + delay
-            self.note(f"{program.name} starts again in {delay} s")
+            self.note(f"{program.name} starts again in {delay:g} s")
         elif program.restart_at is not None and now >= program.restart_at:
             program.restarts.append(now)
             self.start(program)
