@@ -56,7 +56,10 @@ def gunicorn(tmp_path: Path, name: str, cache_url: str) -> Iterator[str]:
     log_path = tmp_path / f"{name}.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "console.wsgi", "--workers", "1", "--bind", "127.0.0.1:0"],
+            [
+                *(sys.executable, "-m", "gunicorn", "console.wsgi"),
+                *("--workers", "1", "--bind", "127.0.0.1:0", "--no-control-socket"),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,

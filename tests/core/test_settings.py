@@ -109,7 +109,13 @@ def test_serve_stops_with_the_one_line_before_starting_anything(tmp_path: Path) 
 
 def test_a_plain_gunicorn_stops_with_the_one_line(tmp_path: Path) -> None:
     result = run_module(
-        "gunicorn", "console.wsgi", "--bind", "127.0.0.1:0", env={"TIME_ZONE": "Mars/Base"}, tmp_path=tmp_path
+        "gunicorn",
+        "console.wsgi",
+        "--bind",
+        "127.0.0.1:0",
+        "--no-control-socket",
+        env={"TIME_ZONE": "Mars/Base"},
+        tmp_path=tmp_path,
     )
     assert result.returncode != 0
     assert "TIME_ZONE must be a time zone name such as UTC or Europe/Paris, not 'Mars/Base'\n" in result.stderr
