@@ -215,7 +215,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
     for _sub in ("queue", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+        try:
+            (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+        except OSError as _error:
+            fail("CONSOLE_VAR_DIR", "a folder this user can write", f"{str(VAR_DIR)!r} ({_error.strerror})")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
