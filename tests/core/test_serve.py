@@ -61,14 +61,23 @@ class Served:
 
 @contextmanager
 def serve(tmp_path: Path) -> Iterator[Served]:
-    """`manage.py serve` on a free port, on the test database and an embedded broker of its own, until the
-    web server answers and the worker is ready."""
+    """`manage.py serve` on a free port (PORT), on the test database and an embedded broker of its own, until
+    the web server answers and the worker is ready."""
     collect_static()
     port = free_port()
-    env = {**os.environ, "CONSOLE_VAR_DIR": str(tmp_path), "DATABASE_URL": database_url(), "SECURE_COOKIES": "0"}
+    env = {
+        **os.environ,
+        "CONSOLE_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": database_url(),
+        "SECURE_COOKIES": "0",
+        # What `make run` passes on: serve takes its defaults from the settings, which read these.
+        "PORT": str(port),
+        "WEB_PROCESSES": "1",
+        "WORKER_CONCURRENCY": "1",
+    }
     env.pop("CELERY_BROKER_URL", None)  # the embedded broker, in this test's own folder
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", f"--port={port}", "--web-processes=1", "--worker-concurrency=1"],
+        [sys.executable, "manage.py", "serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -100,6 +109,7 @@ def test_it_serves_and_stops_the_web_server_and_the_worker_on_sigterm(tmp_path: 
         served.process.send_signal(signal.SIGTERM)
         assert served.process.wait(timeout=60) == 0
     output = served.output()
+    assert f"Console at http://127.0.0.1:{served.port}/" in output
     assert "web started" in output
     assert "worker started" in output
     assert "web stopped" in output
