@@ -3,12 +3,11 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
-.PHONY: run test lint format lock bench setup clean
+.PHONY: run test chromium lint format lock bench setup clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PORT ?= 8000
 
 # The first interpreter that is Python 3.12 or newer: python3.13, python3.12, python3, then pyenv's
 # installs (a pyenv shim exists for every installed version but fails unless that version is selected).
@@ -36,15 +35,34 @@ setup: $(STAMP)
 	@$(PY) manage.py seed_demo
 	@$(PY) manage.py bootstrap_console
 
+# HOST, PORT and the process counts come from the environment (`make run PORT=9000` works too).
 run: setup
-	@SECURE_COOKIES=$${SECURE_COOKIES:-0} $(PY) manage.py serve --port $(PORT)
+	@SECURE_COOKIES=$${SECURE_COOKIES:-0} $(PY) manage.py serve
 
 # Every test. Browser tests use the system Chromium (/usr/bin/chromium, or CHROMIUM_PATH).
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The system Chromium for the browser tests: installed when missing if this user can (root, or sudo
+# without a password), as on a fresh machine; otherwise stop at once with the one command to run.
+chromium:
+	@chromium="$${CHROMIUM_PATH:-/usr/bin/chromium}"; \
+	test -x "$$chromium" && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else \
+	  echo "The browser tests need Chromium at $$chromium. Install it with:"; \
+	  echo "  sudo apt-get update && sudo apt-get install -y chromium"; \
+	  echo "or set CHROMIUM_PATH to a Chromium executable, then run make test again."; \
+	  exit 1; \
+	fi; \
+	command -v apt-get >/dev/null || { \
+	  echo "The browser tests need Chromium at $$chromium: install it, or set CHROMIUM_PATH to one."; exit 1; }; \
+	echo "Installing the system Chromium for the browser tests (apt-get install chromium)"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	test -x "$$chromium" || { echo "Chromium was installed but $$chromium is still missing (CHROMIUM_PATH?)."; exit 1; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

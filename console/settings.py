@@ -1,8 +1,9 @@
 """Settings for the console, read once from the environment.
 
-Every variable is read through one of the small typed helpers below, which fail loudly on a value they
-cannot read. The defaults run on a fresh machine: SQLite and an embedded Celery broker under `var/`,
-a secret key and a token-encryption key generated once into untracked files there.
+Every variable is read here, once, through the typed helpers of `console.env`, with its type and range: a
+value they cannot read stops the start with one line naming the variable, what it got and what it accepts.
+The defaults run on a fresh machine: SQLite and an embedded Celery broker under `var/`, a secret key and a
+token-encryption key generated once into untracked files there.
 """
 
 import os
@@ -12,52 +13,33 @@ from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from kombu.transport import TRANSPORT_ALIASES
+
+from console.env import (
+    env_bool,
+    env_choice,
+    env_fernet_keys,
+    env_int,
+    env_list,
+    env_str,
+    env_time_zone,
+    env_url,
+    fail,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_str(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false, yes/no), not {value!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
 def generated_secret(path: Path, make: Callable[[], str]) -> str:
     """Read a secret kept in an untracked file, creating it (mode 600) on first use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return path.read_text().strip()
+    except OSError as error:
+        fail("CONSOLE_VAR_DIR", "a folder this user can write", f"{str(path.parent)!r} ({error.strerror})")
     with os.fdopen(fd, "w") as f:
         f.write(make() + "\n")
     return path.read_text().strip()
@@ -69,11 +51,16 @@ VAR_DIR = Path(env_str("CONSOLE_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "") or generated_secret(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS",
+    [],
+    valid=lambda origin: origin.startswith(("http://", "https://")),
+    accepts="comma-separated origins that start with https:// or http://",
+)
 
 # Keys that encrypt stored Clarifai tokens (Fernet). The first one encrypts; every one decrypts,
 # so a key can be rotated by putting a new key first and keeping the old one until tokens are re-saved.
-CONSOLE_TOKEN_KEYS = env_list("CONSOLE_TOKEN_KEYS", []) or [
+CONSOLE_TOKEN_KEYS = env_fernet_keys("CONSOLE_TOKEN_KEYS") or [
     generated_secret(VAR_DIR / "token_key", lambda: Fernet.generate_key().decode())
 ]
 
@@ -134,10 +121,17 @@ TEMPLATES = [
 FORM_RENDERER = "console.core.forms.ConsoleFormRenderer"
 
 # SQLite by default; PostgreSQL (or anything dj-database-url reads) by DATABASE_URL.
+DATABASE_URL = env_url(
+    "DATABASE_URL",
+    f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+    dj_database_url.ENGINE_SCHEMES,
+    "a database URL that dj-database-url reads",
+    parse=dj_database_url.parse,
+)
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        DATABASE_URL,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
 }
@@ -160,14 +154,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Sessions are read from the cache and written through to the database: no query per page view.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -187,7 +179,7 @@ SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
@@ -210,7 +202,9 @@ SECURE_CSP = {
 
 # Celery. The default broker is kombu's filesystem transport under var/broker, which needs no
 # server; set CELERY_BROKER_URL=redis://... in production.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL", "filesystem://", TRANSPORT_ALIASES, "a broker URL whose scheme kombu knows"
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -221,7 +215,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
     for _sub in ("queue", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+        try:
+            (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+        except OSError as _error:
+            fail("CONSOLE_VAR_DIR", "a folder this user can write", f"{str(VAR_DIR)!r} ({_error.strerror})")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -233,34 +230,60 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The built-in connection reaches the local API through this in-process httpx transport.
 CONSOLE_BUILTIN_TRANSPORT = "console.localapi.transport.LocalAPITransport"
 # Longest a call to a Clarifai API may take, retries included (seconds).
-CONSOLE_CLARIFAI_DEADLINE = env_int("CONSOLE_CLARIFAI_DEADLINE", 30)
-CONSOLE_MEDIA_MAX_BYTES = env_int("CONSOLE_MEDIA_MAX_BYTES", 25 * 1024 * 1024)
-CONSOLE_MEDIA_CACHE_ITEM_BYTES = env_int("CONSOLE_MEDIA_CACHE_ITEM_BYTES", 512 * 1024)
-CONSOLE_MEDIA_CACHE_SECONDS = env_int("CONSOLE_MEDIA_CACHE_SECONDS", 3600)
-# Thumbnails the console fetched, kept per process (size-capped: CONSOLE_MEDIA_CACHE_ITEM_BYTES each).
+CONSOLE_CLARIFAI_DEADLINE = env_int("CONSOLE_CLARIFAI_DEADLINE", 30, minimum=1)
+CONSOLE_MEDIA_MAX_BYTES = env_int("CONSOLE_MEDIA_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
+CONSOLE_MEDIA_CACHE_ITEM_BYTES = env_int("CONSOLE_MEDIA_CACHE_ITEM_BYTES", 512 * 1024, minimum=1)
+CONSOLE_MEDIA_CACHE_SECONDS = env_int("CONSOLE_MEDIA_CACHE_SECONDS", 3600, minimum=1)
+# Thumbnails the console fetched, and rendered tiles, kept per process (size-capped:
+# CONSOLE_MEDIA_CACHE_ITEM_BYTES each). Nothing that must be the same for every process goes there.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": env_int("CONSOLE_CACHE_ENTRIES", 2000)},
+        "OPTIONS": {"MAX_ENTRIES": env_int("CONSOLE_CACHE_ENTRIES", 2000, minimum=1)},
     }
 }
+# A cache every process shares (Redis), when CACHE_URL names one.
+CACHE_URL = env_url("CACHE_URL", "", ["redis", "rediss", "unix"], "a Redis URL")
+if CACHE_URL:
+    CACHES["shared"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+# Sessions live where every process sees the same state, so that signing out ends a session everywhere at
+# once: in the database, read through the shared cache when there is one (never a per-process cache).
+if CACHE_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "shared"
+else:
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # The embedded Clarifai-compatible API.
 LOCALAPI_ALLOW_PRIVATE_URLS = env_bool("LOCALAPI_ALLOW_PRIVATE_URLS", False)
-LOCALAPI_MAX_IMAGE_BYTES = env_int("LOCALAPI_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
-LOCALAPI_MAX_IMAGE_PIXELS = env_int("LOCALAPI_MAX_IMAGE_PIXELS", 89_478_485)
-LOCALAPI_FETCH_TIMEOUT = env_int("LOCALAPI_FETCH_TIMEOUT", 10)
-LOCALAPI_MAX_TEXT_BYTES = env_int("LOCALAPI_MAX_TEXT_BYTES", 1024 * 1024)
+LOCALAPI_MAX_IMAGE_BYTES = env_int("LOCALAPI_MAX_IMAGE_BYTES", 20 * 1024 * 1024, minimum=1)
+LOCALAPI_MAX_IMAGE_PIXELS = env_int("LOCALAPI_MAX_IMAGE_PIXELS", 89_478_485, minimum=1)
+LOCALAPI_FETCH_TIMEOUT = env_int("LOCALAPI_FETCH_TIMEOUT", 10, minimum=1)
+LOCALAPI_MAX_TEXT_BYTES = env_int("LOCALAPI_MAX_TEXT_BYTES", 1024 * 1024, minimum=1)
 # Largest request body: by default one picture of the largest size, in base64, and 1 MiB besides.
-LOCALAPI_MAX_REQUEST_BYTES = env_int("LOCALAPI_MAX_REQUEST_BYTES", 4 * -(-LOCALAPI_MAX_IMAGE_BYTES // 3) + 1024 * 1024)
+LOCALAPI_MAX_REQUEST_BYTES = env_int(
+    "LOCALAPI_MAX_REQUEST_BYTES", 4 * -(-LOCALAPI_MAX_IMAGE_BYTES // 3) + 1024 * 1024, minimum=1
+)
 # Inputs left unfinished this many seconds are queued again, by a look that each worker makes when it
 # starts and then every LOCALAPI_REQUEUE_EVERY seconds (0: only when it starts).
-LOCALAPI_REQUEUE_AFTER = env_int("LOCALAPI_REQUEUE_AFTER", 60)
-LOCALAPI_REQUEUE_EVERY = env_int("LOCALAPI_REQUEUE_EVERY", 30)
+LOCALAPI_REQUEUE_AFTER = env_int("LOCALAPI_REQUEUE_AFTER", 60, minimum=0)
+LOCALAPI_REQUEUE_EVERY = env_int("LOCALAPI_REQUEUE_EVERY", 30, minimum=0)
 
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
-if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}")
+# What `manage.py serve` (the end of `make run`) starts: gunicorn on SERVE_HOST:SERVE_PORT, and a Celery worker.
+SERVE_HOST = env_str("HOST", "127.0.0.1")
+SERVE_PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+SERVE_WEB_PROCESSES = env_int("WEB_PROCESSES", 2, minimum=1)
+SERVE_WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
+SERVE_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1)
+# The first console account `bootstrap_console` makes: both or neither (then `admin`, password generated).
+CONSOLE_ADMIN_USER = env_str("CONSOLE_ADMIN_USER", "")
+CONSOLE_ADMIN_PASSWORD = env_str("CONSOLE_ADMIN_PASSWORD", "")
+if CONSOLE_ADMIN_USER and not CONSOLE_ADMIN_PASSWORD:
+    fail("CONSOLE_ADMIN_PASSWORD", "set when CONSOLE_ADMIN_USER is", "empty")
+if CONSOLE_ADMIN_PASSWORD and not CONSOLE_ADMIN_USER:
+    fail("CONSOLE_ADMIN_USER", "set when CONSOLE_ADMIN_PASSWORD is", "empty")
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -4,6 +4,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from console.env import stop_on_bad_setting
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
-application = get_wsgi_application()
+# A bad environment variable: its one line, and exit code 3, gunicorn's "worker failed to boot", on which
+# gunicorn stops rather than starting the worker again and again.
+with stop_on_bad_setting(exit_code=3):
+    application = get_wsgi_application()

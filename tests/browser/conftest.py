@@ -105,11 +105,11 @@ class Site:
 
 
 @pytest.fixture
-def site(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Site:
+def site(live_server: Any, settings: Any) -> Site:
     """What `make run` sets up, through the same commands: a first account and the built-in connection."""
     call_command("seed_demo", inputs=INPUTS, app=APP_ID, pictures=16, verbosity=0)
-    monkeypatch.setenv("CONSOLE_ADMIN_USER", USERNAME)
-    monkeypatch.setenv("CONSOLE_ADMIN_PASSWORD", PASSWORD)
+    # What CONSOLE_ADMIN_USER and CONSOLE_ADMIN_PASSWORD set (settings read the environment once, at start).
+    settings.CONSOLE_ADMIN_USER, settings.CONSOLE_ADMIN_PASSWORD = USERNAME, PASSWORD
     call_command("bootstrap_console", verbosity=0)
     return Site(url=live_server.url, connection=Connection.objects.get(builtin=True))
 

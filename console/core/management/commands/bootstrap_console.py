@@ -1,11 +1,10 @@
 """`manage.py bootstrap_console`: the first console account and the built-in connection.
 
 `make run` runs it every time. The first account comes from CONSOLE_ADMIN_USER and
-CONSOLE_ADMIN_PASSWORD when set; otherwise an `admin` account is made once with a generated
+CONSOLE_ADMIN_PASSWORD (settings) when set; otherwise an `admin` account is made once with a generated
 password, kept in var/first-account (mode 600) and printed while it still works.
 """
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -48,8 +47,8 @@ class Command(BaseCommand):
 
     def ensure_first_account(self) -> None:
         users = get_user_model().objects
-        username = os.environ.get("CONSOLE_ADMIN_USER", "")
-        password = os.environ.get("CONSOLE_ADMIN_PASSWORD", "")
+        username = settings.CONSOLE_ADMIN_USER
+        password = settings.CONSOLE_ADMIN_PASSWORD
         if username and password:
             user, created = users.get_or_create(username=username, defaults={"is_staff": True, "is_superuser": True})
             if created or not user.check_password(password):
