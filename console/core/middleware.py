@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import resolve_url
@@ -65,6 +66,8 @@ class HtmxSignInMiddleware:
         if response["Location"].split("?")[0] != login_url:
             return response
         back = htmx.current_url_abs_path or request.get_full_path()
+        lost = " What was being saved was not: send it again once back." if request.method == "POST" else ""
+        messages.info(request, f"Your session has ended. Sign in again to go on where you were.{lost}")
         return HttpResponseClientRedirect(redirect_to_login(back, login_url)["Location"])
 
 

@@ -18,8 +18,9 @@
     const target = invalid || alert || heading;
     if (!target) return;
     focusable(target).focus({ preventScroll: true });
-    // The heading sits at the top of what htmx just scrolled to; an error may be further down.
-    if (target !== heading) target.scrollIntoView({ block: "center" });
+    // The heading sits at the top of what htmx scrolls to; an error may be further down. htmx applies the
+    // swap's `show:` after this event, so the error is scrolled to once it has.
+    if (target !== heading) setTimeout(() => target.scrollIntoView({ block: "center" }), 0);
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {

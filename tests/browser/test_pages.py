@@ -12,7 +12,7 @@ from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
 from console.localapi.models import Input
-from tests.browser.conftest import Site, Tab
+from tests.browser.conftest import ARTIFACTS, Site, Tab
 from tests.browser.test_browse import TILES, no_errors_logged, no_horizontal_scroll, sign_in
 
 pytestmark = pytest.mark.browser
@@ -23,8 +23,16 @@ SPILLS = """() => Array.from(document.querySelectorAll(".badge, .button")).flatM
     const box = el.parentElement.closest(".card, .tile, .stat");
     if (!box) return [];
     const [inner, outer] = [el.getBoundingClientRect(), box.getBoundingClientRect()];
-    return inner.right > outer.right + 1 || inner.left < outer.left - 1 ? [`${el.textContent.trim()} out of its box`] : [];
+    const out = inner.right > outer.right + 1 || inner.left < outer.left - 1;
+    return out ? [`${el.textContent.trim()} out of its box`] : [];
 })"""
+
+
+def view_shot(tab: Tab, step: str) -> None:
+    """A screenshot of what is in the window now (no scrolling): where the page is and what has focus."""
+    path = ARTIFACTS / f"{tab.name}-{len(tab.shots) + 1:02d}-{step}.png"
+    tab.page.screenshot(path=path, caret="initial")
+    tab.shots.append(path)
 
 
 def every_page(site: Site) -> dict[str, str]:
@@ -83,7 +91,7 @@ def test_keyboard_focus_shows_on_a_tile_and_lands_on_the_input_after_enter(
     # The ring is drawn by the tile, whose overflow would clip the link's own outline.
     outline = second.evaluate("t => [getComputedStyle(t).outlineStyle, getComputedStyle(t).outlineWidth]")
     assert outline == ["solid", "2px"]
-    tab.shot("tile-focused")
+    view_shot(tab, "tile-focused")
 
     input_id = (second.get_attribute("id") or "").removeprefix("input-")
     page.keyboard.press("Enter")
@@ -95,14 +103,14 @@ def test_keyboard_focus_shows_on_a_tile_and_lands_on_the_input_after_enter(
     top = heading.evaluate("h => h.getBoundingClientRect().top")
     bar = page.locator("header.topbar").evaluate("b => b.getBoundingClientRect().bottom")
     assert top >= bar, f"the heading's top ({top}) is under the top bar (bottom {bar})"
-    tab.shot("input-opened-focus-on-heading")
+    view_shot(tab, "input-opened-focus-on-heading")
 
     # A failed Save: the error is in view and focus is on the field to fix.
     page.get_by_label("Metadata").fill('{"broken": ')
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_label("Metadata")).to_be_focused()
     expect(page.locator(".errorlist").first).to_be_in_viewport()
-    tab.shot("save-failed-error-in-view")
+    view_shot(tab, "save-failed-error-in-view")
     no_errors_logged(tab, expected=r"status of 400")
 
 
@@ -132,6 +140,7 @@ def test_a_session_that_expires_mid_edit_signs_in_as_a_full_page_and_comes_back(
     expect(page.locator("h1")).to_have_text("Sign in")
     expect(page.locator("header.topbar nav.topnav")).to_have_count(0)  # a full page, nobody signed in
     expect(page.locator("#grid")).to_have_count(0)
+    expect(page.locator(".messages")).to_contain_text("Your session has ended.")
     tab.shot("next-signs-in")
     page.get_by_label("Username").fill(site.username)
     page.get_by_label("Password").fill(site.password)
@@ -149,6 +158,7 @@ def test_a_session_that_expires_mid_edit_signs_in_as_a_full_page_and_comes_back(
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
     expect(page.locator("h1")).to_have_text("Sign in")
+    expect(page.locator(".messages")).to_contain_text("What was being saved was not")
     tab.shot("save-signs-in")
     page.get_by_label("Username").fill(site.username)
     page.get_by_label("Password").fill(site.password)
