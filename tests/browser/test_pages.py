@@ -167,3 +167,29 @@ def test_a_session_that_expires_mid_edit_signs_in_as_a_full_page_and_comes_back(
     expect(page.get_by_role("button", name="Save")).to_be_visible()
     tab.shot("back-on-the-input")
     no_errors_logged(tab)
+
+
+def test_page_size_starts_at_page_1_and_search_replaces_the_url_once_typing_settles(
+    site: Site, open_tab: Callable[..., Tab]
+) -> None:
+    tab = open_tab(name="page-size-and-search")
+    page = tab.page
+    sign_in(tab, site)
+    page.goto(site.at(f"{site.grid_path}?per_page=32&page=3&status=processed"))
+    page.get_by_label("Per page").select_option("64")
+    expect(page).to_have_url(site.at(f"{site.grid_path}?status=processed&per_page=64"))
+    expect(page.locator(".pager .position").first).to_have_text("1–64 of 300")
+    tab.shot("page-size-changed")
+
+    page.goto(site.at(site.apps_path))
+    entries = page.evaluate("() => history.length")
+    search = page.get_by_label("Search by name")
+    search.press_sequentially("Ben")
+    expect(page).to_have_url(site.at(f"{site.apps_path}?q=Ben"))
+    search.press_sequentially("ch")
+    expect(page).to_have_url(site.at(f"{site.apps_path}?q=Bench"))
+    expect(page.locator("#results")).to_contain_text("Benchmark")
+    assert page.evaluate("() => history.length") == entries  # replaced, not one entry per pause
+    expect(page).to_have_title("“Bench” · Apps · Local demo · Clarifai console")
+    tab.shot("searched")
+    no_errors_logged(tab)
