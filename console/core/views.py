@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
-from django_htmx.http import reswap, retarget
+from django_htmx.http import retarget
 
 from console.connections.models import Connection
 
@@ -38,7 +38,9 @@ def problem(request: HttpRequest, status: int, title: str, message: str, *, relo
     context = {"status": status, "title": title, "message": message, "reload_url": reload_url}
     if getattr(request, "htmx", False):
         response = render(request, "core/problem.html#problem", {**context, "in_place": True}, status=status)
-        return reswap(retarget(response, "#alerts"), "innerHTML show:window:top")
+        response = retarget(response, "#alerts")
+        response["HX-Reswap"] = "innerHTML show:window:top"  # reswap() takes no modifiers
+        return response
     return render(request, "core/problem.html", context, status=status)
 
 
