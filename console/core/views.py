@@ -83,7 +83,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         "This page is out of date",
         "The form was sent from a page that is too old (the security token it carries has expired, "
         "for example after signing in again in another tab). Nothing was changed. "
-        "Reload the page and send it again.",
+        "Copy what you typed if you need it, reload the page, and send it again.",
         reload_url=_page_on_screen(request),
     )
 

@@ -193,3 +193,33 @@ def test_page_size_starts_at_page_1_and_search_replaces_the_url_once_typing_sett
     expect(page).to_have_title("“Bench” · Apps · Local demo · Clarifai console")
     tab.shot("searched")
     no_errors_logged(tab)
+
+
+def test_a_save_with_an_out_of_date_csrf_token_says_so_and_keeps_what_was_typed(
+    site: Site, open_tab: Callable[..., Tab]
+) -> None:
+    tab = open_tab(name="csrf-in-place")
+    page = tab.page
+    sign_in(tab, site)
+    page.goto(site.at(site.grid_path))
+    page.locator(TILES).first.locator("a").click()
+    expect(page.get_by_role("button", name="Save")).to_be_visible()
+    # As if the page had been open across a new sign-in in another tab: its token is no longer the cookie's.
+    page.evaluate(
+        """() => {
+            document.body.setAttribute("hx-headers", JSON.stringify({"X-CSRFToken": "x".repeat(64)}));
+            document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach((i) => { i.value = "x".repeat(64); });
+        }"""
+    )
+    typed = '{"typed": "kept"}'
+    page.get_by_label("Metadata").fill(typed)
+    page.get_by_role("button", name="Save").click()
+    notice = page.locator("#alerts [role=alert]")
+    expect(notice).to_contain_text("This page is out of date")
+    expect(notice).to_be_in_viewport()
+    expect(page.get_by_label("Metadata")).to_have_value(typed)  # the form stays as it was
+    view_shot(tab, "notice-in-place")
+    notice.get_by_role("link", name="Reload the page").click()
+    expect(page.locator("#alerts [role=alert]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save")).to_be_visible()
+    no_errors_logged(tab, expected=r"status of 403")
