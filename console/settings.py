@@ -96,7 +96,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "console.core.middleware.PrivatePagesMiddleware",
+    "console.core.middleware.HtmxSignInMiddleware",
+    "console.core.middleware.StyledNotAllowedMiddleware",
 ]
+CSRF_FAILURE_VIEW = "console.core.views.csrf_failure"
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "console.wsgi.application"

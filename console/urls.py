@@ -9,3 +9,7 @@ urlpatterns = [
     path("c/<int:conn_id>/", include("console.inputs.urls")),
     path("c/<int:conn_id>/", include("console.concepts.urls")),
 ]
+
+handler403 = "console.core.views.forbidden"
+handler404 = "console.core.views.not_found"
+handler500 = "console.core.views.server_error"

@@ -31,6 +31,18 @@ class Page:
         return (self.number - 1) * self.per_page + self.count
 
     @property
+    def last_page(self) -> int | None:
+        """The last page that has items (1 for an empty list), when the total is known."""
+        if self.total is None:
+            return None
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def past_end(self) -> bool:
+        """An empty page after the last one, known from the total (the API answers past the end with none)."""
+        return self.last_page is not None and self.number > self.last_page
+
+    @property
     def has_previous(self) -> bool:
         return self.number > 1
 
@@ -42,7 +54,8 @@ class Page:
 
     @property
     def previous(self) -> int:
-        return self.number - 1
+        # Past the end, the page before is the last one with items, not another empty one.
+        return self.last_page if self.past_end and self.last_page is not None else self.number - 1
 
     @property
     def next(self) -> int:

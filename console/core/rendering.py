@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import reswap
 
@@ -45,7 +46,9 @@ def upstream_error(request: HttpRequest, error: ClarifaiError, what: str, contex
         **context,
         "what": what,
         "error": error,
-        "retry_url": request.get_full_path() if request.method == "GET" else "",
+        # Trying again will not bring back what does not exist: the way back to its list instead.
+        "retry_url": request.get_full_path() if request.method == "GET" and status != 404 else "",
+        "list_link": _list_link(context) if status == 404 else None,
         "in_place": wants_partial(request),
     }
     response = render_page(request, "core/error.html", context, partial="error", status=status)
@@ -53,3 +56,13 @@ def upstream_error(request: HttpRequest, error: ClarifaiError, what: str, contex
         # Inside whatever the request was going to replace, so that trying again still has its target.
         reswap(response, "innerHTML")
     return response
+
+
+def _list_link(context: dict[str, Any]) -> tuple[str, str] | None:
+    """(label, url) of the list that held what was not found: the app's inputs, or the apps."""
+    connection = context.get("connection")
+    if connection is None:
+        return None
+    if context.get("input_id") and context.get("app_id"):
+        return "Back to the inputs", reverse("inputs:grid", args=[connection.pk, context["app_id"]])
+    return "Back to the apps", reverse("apps:list", args=[connection.pk])

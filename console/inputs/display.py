@@ -7,6 +7,7 @@ media view fetches only URLs the console itself took from the API, and only with
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -200,12 +201,22 @@ def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, fu
 
 
 def poll_url(
-    connection: Connection, app_id: str, inputs: list[InputView], back: str = "", *, with_counts: bool = False
+    connection: Connection,
+    app_id: str,
+    inputs: list[InputView],
+    back: str = "",
+    *,
+    with_counts: bool = False,
+    since: int | None = None,
 ) -> str:
     """Where a page with inputs still being processed asks about them all at once, or "" when none is;
-    `with_counts` asks for the status counts too (the grid's filters show them)."""
+    `with_counts` asks for the status counts too (the grid's filters show them). `since` (when the page
+    was loaded, in seconds since the epoch) travels along, so that the polling can end on its own."""
     waiting = [("ids", view.id) for view in inputs if view.waiting]
     if not waiting:
         return ""
-    query = urlencode(waiting + ([("back", back)] if back else []) + ([("counts", "1")] if with_counts else []))
+    extra = [("back", back)] if back else []
+    extra += [("counts", "1")] if with_counts else []
+    extra += [("since", str(int(time.time()) if since is None else since))]
+    query = urlencode(waiting + extra)
     return f"{reverse('inputs:poll', args=[connection.pk, app_id])}?{query}"

@@ -1,5 +1,6 @@
 """The inputs of an app: the grid, one input's detail, editing and deleting it, and its pictures."""
 
+import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from console.clarifai import ClarifaiError, concurrently
 from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
-from console.core.paging import Page, page_params
+from console.core.paging import Page, int_param, page_params
 from console.core.rendering import http_status_for, render_page, wants_partial
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
 from console.inputs.forms import InputEditForm, initial_concepts
@@ -54,6 +55,7 @@ def status_filters(grid: QueryDict, counts: resources_pb2.InputCount) -> list[St
 GRID_PARAMS = ("page", "per_page", "status")
 # Served as they are; SVG is not among them, since it can carry script.
 MAX_POLLED = 256  # the largest page of inputs
+POLL_FOR_SECONDS = 600  # how long a page keeps asking about inputs still being processed
 PICTURE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/avif"}
 
 
@@ -120,6 +122,17 @@ def input_poll(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         return redirect(reverse("inputs:grid", args=[connection.pk, app_id]))
     wanted = request.GET.getlist("ids")[:MAX_POLLED]
     back = grid_query(request.GET.get("back", ""))
+    now = int(time.time())
+    since = int_param(request, "since", now, 0, now)
+    if now - since > POLL_FOR_SECONDS:
+        # An input can stay in processing for ever (a worker that never comes back): stop asking, say so,
+        # and let the person ask again (from now: a new span of polling).
+        context = {
+            "connection": connection,
+            "check_again_url": _poll_again(request, now),
+            "minutes": POLL_FOR_SECONDS // 60,
+        }
+        return render_page(request, "inputs/grid.html", context, partial="poll-stopped")
     client, app_ids = client_for(connection), ids(connection, app_id)
     with_counts = request.GET.get("counts") == "1"
     listing = service_pb2.ListInputsRequest(user_app_id=app_ids, ids=wanted, per_page=max(len(wanted), 1))
@@ -136,11 +149,17 @@ def input_poll(request: HttpRequest, connection: Connection, app_id: str) -> Htt
     context = {
         "connection": connection,
         "finished": [view for view in views if not view.waiting],
-        "poll_url": poll_url(connection, app_id, views, back, with_counts=with_counts),
+        "poll_url": poll_url(connection, app_id, views, back, with_counts=with_counts, since=since),
         # The filters' counts change as inputs finish: they come back out of band too.
         "status_filters": status_filters(QueryDict(back), counts) if counts is not None else None,
     }
     return render_page(request, "inputs/grid.html", context, partial="poll")
+
+
+def _poll_again(request: HttpRequest, now: int) -> str:
+    query = request.GET.copy()
+    query["since"] = str(now)
+    return f"{request.path}?{query.urlencode()}"
 
 
 def _detail(

@@ -39,7 +39,8 @@ def test_it_returns_only_the_partial_to_htmx(console: Client, local: Connection,
     api.call("PostApps", service_pb2.PostAppsRequest(apps=[resources_pb2.App(id="pets", name="Pets")]))
     response = console.get(f"/c/{local.pk}/apps/", headers=HX)
     html = response.content.decode()
-    assert html.lstrip().startswith('<div id="results">')
+    # The tab's title comes first: htmx sets it from a <title> at the top of a partial.
+    assert html.lstrip().startswith('<title>Apps · Local demo · Clarifai console</title>\n<div id="results">')
     assert "<html" not in html
     assert "Pets" in html
 

@@ -1,6 +1,8 @@
 """The inputs grid: pages and page sizes, status filters, the HTMX partial, tiles that poll while processing."""
 
+import html
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -43,7 +45,9 @@ def test_it_returns_only_the_grid_partial_to_htmx_and_the_page_on_history_restor
 ) -> None:
     make_app(texts=3)
     partial = console.get(grid(local, query="?page=1"), headers=HX)
-    assert partial.content.decode().lstrip().startswith('<div id="grid">')
+    # The tab's title comes first: htmx sets it from a <title> at the top of a partial.
+    title = "<title>Inputs · shapes · Clarifai console</title>"
+    assert partial.content.decode().lstrip().startswith(f'{title}\n<div id="grid">')
     assert len(tiles(partial.content.decode())) == 3
     assert "HX-Request" in partial["Vary"]
     restored = console.get(grid(local, query="?page=1"), headers={**HX, "HX-History-Restore-Request": "true"})
@@ -102,8 +106,10 @@ def test_tiles_still_processing_are_polled_together_until_they_are_done(
     assert "Pending" in tile
     assert "<img" not in tile
     poller = re.search(r'<div id="poller"[^>]*>', html).group(0)
-    poll = f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001&amp;ids=text-000&amp;back=page%3D1&amp;counts=1"
-    assert f'hx-get="{poll}"' in poller
+    poll = re.search(r'hx-get="([^"]+)"', poller).group(1)
+    assert poll.startswith(
+        f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001&amp;ids=text-000&amp;back=page%3D1&amp;counts=1&amp;since="
+    )
     assert 'hx-trigger="every 2s"' in poller
     # One input is done: its tile and the filters' counts come back out of band, and the poller keeps
     # asking about the other.
@@ -119,7 +125,7 @@ def test_tiles_still_processing_are_polled_together_until_they_are_done(
     assert 'Pending <span class="muted">1</span>' in filters
     assert 'href="?page=1&amp;status=pending"' not in filters  # a filter starts from the first page
     assert 'href="?status=pending"' in filters
-    assert 'ids=text-001&amp;back=page%3D1&amp;counts=1"' in answer
+    assert "ids=text-001&amp;back=page%3D1&amp;counts=1&amp;since=" in answer
     # The last one fails: its tile shows why, and no poller comes back, which ends the polling.
     Input.objects.filter(input_id="text-001").update(status_code=30002, status_details="the server answered HTTP 404")
     last = console.get(f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001", headers=HX).content.decode()
@@ -179,3 +185,82 @@ def test_a_tile_shows_changes_at_once_though_tiles_are_cached(
     html = console.get(grid(local), headers=HX).content.decode()
     assert ">Crimson</span>" in html
     assert ">red</span>" not in html
+
+
+def test_changing_the_page_size_starts_again_at_page_1_without_repeating_parameters(
+    console: Client, local: Connection, make_app: Callable[..., str]
+) -> None:
+    make_app(texts=70)
+    html = console.get(grid(local, query="?per_page=32&page=2&status=processed")).content.decode()
+    form = re.search(r'<form method="get"[^>]*>.*?</form>', html, re.S).group(0)
+    path = grid(local)
+    # An explicit URL without the query: htmx would otherwise add the form's fields to the current URL's.
+    assert f'action="{path}"' in form
+    assert f'hx-get="{path}"' in form
+    assert 'hx-get=""' not in html
+    assert re.findall(r'<input type="hidden" name="(\w+)" value="(\w+)">', form) == [("status", "processed")]
+    assert 'name="page"' not in form
+
+
+def test_paging_past_the_end_says_so_and_leads_to_the_last_page(
+    console: Client, local: Connection, make_app: Callable[..., str]
+) -> None:
+    make_app(texts=70)
+    for headers in ({}, HX):
+        html = console.get(grid(local, query="?per_page=32&page=5"), headers=headers).content.decode()
+        assert "Page 5 is past the end: 70 inputs fill 3 pages." in html
+        assert '<a href="?per_page=32&amp;page=3">Go to the last page</a>' in html
+        previous = re.search(r'<a class="button secondary" rel="prev" href="([^"]+)"', html).group(1)
+        assert previous == "?per_page=32&amp;page=3"  # not page 4, another empty one
+        assert "Page 5, past the end" in html
+        assert 'rel="next"' not in html
+    last = console.get(grid(local, query="?per_page=32&page=3")).content.decode()
+    assert "past the end" not in last
+
+
+def test_polling_stops_by_itself_after_ten_minutes_and_offers_to_check_again(
+    console: Client, local: Connection, make_app: Callable[..., str]
+) -> None:
+    make_app(texts=2)
+    Input.objects.filter(input_id="text-000").update(status_code=30003)
+    poller = re.search(r'<div id="poller"[^>]*>', console.get(grid(local)).content.decode()).group(0)
+    since = int(re.search(r"since=(\d+)", poller).group(1))
+    assert abs(since - time.time()) < 5  # when the page was loaded
+    poll = html.unescape(re.search(r'hx-get="([^"]+)"', poller).group(1))
+    still = console.get(poll, headers=HX).content.decode()
+    assert f"since={since}" in still  # each poll carries the page's time on, not its own
+    assert 'hx-trigger="every 2s"' in still
+
+    stale = poll.replace(f"since={since}", f"since={since - 601}")
+    stopped = console.get(stale, headers=HX).content.decode()
+    assert "still being processed after 10 minutes" in stopped
+    assert "every 2s" not in stopped
+    again = html.unescape(re.search(r'hx-get="([^"]+)"', stopped).group(1))
+    assert "ids=text-000" in again
+    assert abs(int(re.search(r"since=(\d+)", again).group(1)) - time.time()) < 5  # ten more minutes
+    assert 'hx-trigger="every 2s"' in console.get(again, headers=HX).content.decode()
+    # Without htmx (the link followed as a page) it is the grid.
+    assert console.get(again)["Location"] == grid(local)
+
+
+def test_the_tab_title_follows_the_grid_on_htmx_swaps(
+    console: Client, local: Connection, make_app: Callable[..., str]
+) -> None:
+    make_app(texts=1)
+    page = console.get(grid(local)).content.decode()
+    assert page.count("<title>") == 1
+    assert "<title>Inputs · shapes · Clarifai console</title>" in page
+    restored = console.get(grid(local), headers={**HX, "HX-History-Restore-Request": "true"}).content.decode()
+    assert restored.count("<title>") == 1
+
+
+def test_an_input_that_does_not_exist_leads_back_to_the_inputs_not_to_try_again(
+    console: Client, local: Connection, make_app: Callable[..., str]
+) -> None:
+    make_app(texts=1)
+    for headers in ({}, HX):
+        response = console.get(grid(local, query="nope/"), headers=headers)
+        page = response.content.decode()
+        assert response.status_code == 404
+        assert "Try again" not in page
+        assert f'<a class="button secondary" href="{grid(local)}">Back to the inputs</a>' in page
