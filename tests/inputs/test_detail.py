@@ -12,6 +12,8 @@ from PIL import Image
 
 from console.clarifai import ClarifaiClient
 from console.connections.models import Connection
+from console.localapi.models import App as LocalApp
+from console.localapi.models import Input as LocalInput
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
@@ -193,3 +195,47 @@ def test_a_save_that_fails_upstream_keeps_what_was_typed(
     assert "Nothing was saved" in html
     assert "does not exist" in html
     assert "<textarea" not in html
+
+
+@pytest.fixture
+def failed_input(shapes: str) -> str:
+    """An input given by a third party's URL whose download failed (as the worker records it)."""
+    app = LocalApp.objects.get(app_id="shapes")
+    LocalInput.objects.create(
+        app=app,
+        input_id="broken",
+        kind=LocalInput.IMAGE,
+        source_url="https://images.example.com/missing.jpg",
+        status_code=30002,
+        status_details="the server answered HTTP 404",
+    )
+    return "broken"
+
+
+def test_a_failed_input_shows_its_failure_and_no_third_party_picture(
+    console: Client, local: Connection, failed_input: str
+) -> None:
+    for headers in ({}, HX):
+        html = console.get(detail(local, failed_input), headers=headers).content.decode()
+        assert 'role="alert"' in html and "could not be processed" in html
+        assert "the server answered HTTP 404" in html
+        assert '<img src="https://images.example.com' not in html and "<img" not in html.split("← Inputs")[1]
+        # The address is there to open, as a link, not loaded into the page.
+        assert 'href="https://images.example.com/missing.jpg"' in html
+
+
+def test_a_processed_picture_that_is_not_hosted_is_linked_not_loaded(
+    console: Client, local: Connection, failed_input: str
+) -> None:
+    LocalInput.objects.filter(input_id=failed_input).update(status_code=30000, status_details="")
+    html = console.get(detail(local, failed_input)).content.decode()
+    assert "images.example.com" in html
+    assert 'src="https://images.example.com' not in html
+    grid = console.get(f"/c/{local.pk}/apps/shapes/inputs/").content.decode()
+    assert 'src="https://images.example.com' not in grid
+
+
+def test_pictures_from_third_parties_are_forbidden_by_the_csp(console: Client, local: Connection, shapes: str) -> None:
+    policy = console.get(detail(local))["Content-Security-Policy"]
+    img_src = next(part for part in policy.split(";") if part.strip().startswith("img-src"))
+    assert "https:" not in img_src and "*" not in img_src
