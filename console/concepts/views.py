@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.apps.views import ids
 from console.clarifai import ClarifaiError
@@ -58,9 +58,12 @@ def concept_list(request: HttpRequest, connection: Connection, app_id: str) -> H
     return _page(request, connection, app_id)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @connection_page("Creating the concept")
 def concept_new(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    if request.method == "GET":
+        # A failed create shows the list at this URL, so its search and pager ask here: send them to the list.
+        return _to_list(connection, app_id, request.GET)
     form = ConceptForm(request.POST)
     if form.is_valid():
         concept = resources_pb2.Concept(
@@ -99,6 +102,13 @@ def concept_rename(request: HttpRequest, connection: Connection, app_id: str, co
 
 def _list_url(request: HttpRequest, connection: Connection, app_id: str) -> str:
     """Back to the list page the form was on (its search and page only)."""
-    back = QueryDict(request.POST.get("back", ""))
-    query = urlencode([(k, v) for k, v in back.items() if k in ("q", "page")])
-    return reverse("concepts:list", args=[connection.pk, app_id]) + (f"?{query}" if query else "")
+    return _list_url_for(connection, app_id, QueryDict(request.POST.get("back", "")))
+
+
+def _list_url_for(connection: Connection, app_id: str, query: QueryDict) -> str:
+    kept = urlencode([(k, v) for k, v in query.items() if k in ("q", "page")])
+    return reverse("concepts:list", args=[connection.pk, app_id]) + (f"?{kept}" if kept else "")
+
+
+def _to_list(connection: Connection, app_id: str, query: QueryDict) -> HttpResponse:
+    return redirect(_list_url_for(connection, app_id, query))
