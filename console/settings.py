@@ -8,6 +8,7 @@ a secret key and a token-encryption key generated once into untracked files ther
 import os
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "console.inputs",
     "console.concepts",
     "console.localapi",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -109,6 +111,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a sign-in refused for too many failures into its page
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -207,6 +210,20 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+
+# Sign-in throttling (django-axes): 5 failed sign-ins for an account, or from an address, lock it for
+# 15 minutes (a failure meanwhile starts the wait again); a success resets the count. The attempts
+# are rows in the database, so every process sees them.
+AUTHENTICATION_BACKENDS = [
+    "console.accounts.backends.SignInThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "console.accounts.views.locked_out"
+AXES_VERBOSE = False
 
 # Celery. The default broker is kombu's filesystem transport under var/broker, which needs no
 # server; set CELERY_BROKER_URL=redis://... in production.
