@@ -5,20 +5,22 @@ from urllib.parse import urlencode
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.apps.views import ids
 from console.clarifai import ClarifaiError
+from console.concepts.catalog import Catalog
 from console.concepts.forms import ConceptForm, RenameForm
 from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
-from console.core.rendering import render_page
+from console.core.rendering import render_page, wants_partial
 
 PER_PAGE = 50
+OPTIONS = 50  # offered as a concept's name is typed
 
 
 def _page(
@@ -56,6 +58,18 @@ def _page(
 @connection_page("Loading the concepts")
 def concept_list(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
     return _page(request, connection, app_id)
+
+
+@require_GET
+@connection_page("Looking up concepts")
+def concept_options(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    """The concepts whose name starts with what is typed in a concept field (`add`), as the options of
+    its <datalist>; opened as a page, the concepts list searched for the same."""
+    text = request.GET.get("add", "").strip()[:100]
+    if not wants_partial(request):
+        return _to_list(connection, app_id, QueryDict(urlencode({"q": text}) if text else ""))
+    choices = Catalog(client_for(connection), ids(connection, app_id)).choices(text, per_page=OPTIONS)
+    return render(request, "inputs/detail.html#concept-options", {"concept_choices": choices})
 
 
 @require_http_methods(["GET", "POST"])
