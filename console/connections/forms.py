@@ -67,16 +67,15 @@ class ConnectionForm(forms.ModelForm):
         try:
             clients.probe(base_url, token, data["user_id"], builtin=self.instance.builtin)
         except ClarifaiError as e:
-            self._token_not_kept(data)
             raise forms.ValidationError(f"Could not check the connection: {e.message}") from None
         except ValueError as e:  # a base URL or token the client cannot use at all
-            self._token_not_kept(data)
             raise forms.ValidationError(str(e)) from None
         return data
 
-    def _token_not_kept(self, data: dict[str, Any]) -> None:
-        """A typed token is never rendered back: say so beside the now empty field."""
-        if data.get("token"):
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the model's checks too (a name already taken)
+        if self.errors and self.data.get("token") and "token" not in self.errors:
+            # A typed token is never rendered back: say so beside the now empty field.
             self.add_error("token", "The token was not kept: enter it again.")
 
     def save(self, commit: bool = True) -> Connection:

@@ -244,3 +244,12 @@ def test_only_staff_see_the_end_of_a_token(client: Client, member: Any, staff: A
     assert ending not in client.get("/connections/").content.decode()
     client.force_login(staff)
     assert ending in client.get("/connections/").content.decode()
+
+
+def test_a_form_refused_for_another_reason_says_the_token_was_not_kept(
+    console: Client, team: Connection, live_server: Any, alice_token: str
+) -> None:
+    html = add(console, base_url=live_server.url, token=alice_token).content.decode()  # "Team" is taken
+    assert "Connection with this Name already exists." in html
+    assert "The token was not kept: enter it again." in html
+    assert alice_token not in html
