@@ -1,5 +1,6 @@
 """The inputs of an app: the grid, one input's detail, editing and deleting it, and its pictures."""
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -25,6 +26,7 @@ from console.core.rendering import http_status_for, render_page, wants_partial
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
 from console.inputs.forms import InputEditForm, initial_rows
 
+logger = logging.getLogger(__name__)
 PER_PAGE_CHOICES = (32, 64, 128, 256)
 DEFAULT_PER_PAGE = 128
 FILTERS = {"all": None, "processed": PROCESSED, "pending": PENDING, "processing": IN_PROGRESS, "failed": FAILED}
@@ -160,7 +162,7 @@ def _detail(
     else:
         form.name_rows({c.id: c.name for c in view.concepts})
     if choices is None:
-        choices = _catalog(connection, app_id).choices()
+        choices = _offered(connection, app_id)
     context = {
         "connection": connection,
         "app_id": app_id,
@@ -182,14 +184,21 @@ def _get_input(connection: Connection, app_id: str, input_id: str) -> resources_
 @require_GET
 @connection_page("Loading the input")
 def input_detail(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
-    item, choices = concurrently(
-        lambda: _get_input(connection, app_id, input_id), lambda: _catalog(connection, app_id).choices()
-    )
+    item, choices = concurrently(lambda: _get_input(connection, app_id, input_id), lambda: _offered(connection, app_id))
     return _detail(request, connection, app_id, item, choices=choices)
 
 
 def _catalog(connection: Connection, app_id: str) -> Catalog:
     return Catalog(client_for(connection), ids(connection, app_id))
+
+
+def _offered(connection: Connection, app_id: str) -> list[resources_pb2.Concept]:
+    """The concepts the add field offers; without them (the call failed) it still takes a name or an id."""
+    try:
+        return _catalog(connection, app_id).choices()
+    except ClarifaiError as e:
+        logger.warning("Concepts to offer could not be listed: %s", e)
+        return []
 
 
 @require_POST

@@ -14,6 +14,8 @@ from console.clarifai import ClarifaiClient
 from console.connections.models import Connection
 from console.localapi.models import App as LocalApp
 from console.localapi.models import Input as LocalInput
+from console.localapi.models import Token
+from console.localapi.models import User as LocalUser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
@@ -380,3 +382,13 @@ def test_the_add_field_is_offered_matching_concepts_as_typed(console: Client, lo
     # Opened as a page, it is the concepts list searched for the same.
     page = console.get(url + "?add=ci")
     assert page.status_code == 302 and page["Location"] == f"/c/{local.pk}/apps/shapes/concepts/?q=ci"
+
+
+def test_the_page_still_opens_when_concepts_cannot_be_listed(console: Client, local: Connection, shapes: str) -> None:
+    """A token that may read inputs but not concepts: the add field offers nothing, and the page opens."""
+    _, secret = Token.issue(LocalUser.objects.get(id="demo"), scopes=["Inputs:Get"])
+    local.set_token(secret)
+    local.save()
+    response = console.get(detail(local))
+    assert response.status_code == 200
+    assert '<datalist id="concept-choices"></datalist>' in response.content.decode()
