@@ -236,7 +236,7 @@ def test_a_processed_picture_that_is_not_hosted_is_linked_not_loaded(
 ) -> None:
     LocalInput.objects.filter(input_id=failed_input).update(status_code=30000, status_details="")
     html = console.get(detail(local, failed_input)).content.decode()
-    assert "images.example.com" in html
+    assert 'so it is not shown here: <a href="https://images.example.com/missing.jpg"' in html
     assert 'src="https://images.example.com' not in html
     grid = console.get(f"/c/{local.pk}/apps/shapes/inputs/").content.decode()
     assert 'src="https://images.example.com' not in grid
