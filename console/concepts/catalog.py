@@ -5,6 +5,7 @@ matches nothing is created only through `create_named`, which a form calls once 
 """
 
 import hashlib
+import re
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2
@@ -18,7 +19,7 @@ SEARCH_PAGE = 100
 
 
 def is_clarifai_id(text: str) -> bool:
-    return bool(clarifai_id.regex.match(text))
+    return bool(re.match(clarifai_id.regex, text))
 
 
 def _by_id(

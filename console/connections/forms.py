@@ -52,7 +52,8 @@ class ConnectionForm(forms.ModelForm):
         return base_url != self.instance.base_url or data.get("user_id") != self.instance.user_id
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         if not data.get("token") and self._moves_the_token(data):
@@ -72,8 +73,8 @@ class ConnectionForm(forms.ModelForm):
             raise forms.ValidationError(str(e)) from None
         return data
 
-    def _post_clean(self) -> None:
-        super()._post_clean()  # the model's checks too (a name already taken)
+    def full_clean(self) -> None:
+        super().full_clean()  # the model's checks too (a name already taken)
         if self.errors and self.data.get("token") and "token" not in self.errors:
             # A typed token is never rendered back: say so beside the now empty field.
             self.add_error("token", "The token was not kept: enter it again.")

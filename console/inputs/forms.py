@@ -102,7 +102,8 @@ class InputEditForm(forms.Form):
         return (self.data.get("create") or "").strip() if self.is_bound else ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         concepts: dict[str, float] = {}
         for row in self.rows:
             value = _value(row.value)
