@@ -9,6 +9,7 @@ token-encryption key generated once into untracked files there.
 import os
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
     "console.inputs",
     "console.concepts",
     "console.localapi",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +101,7 @@ MIDDLEWARE = [
     "console.core.middleware.PrivatePagesMiddleware",
     "console.core.middleware.HtmxSignInMiddleware",
     "console.core.middleware.StyledNotAllowedMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a sign-in refused for too many failures into its page
 ]
 CSRF_FAILURE_VIEW = "console.core.views.csrf_failure"
 
@@ -196,13 +199,27 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "https:", "data:"],
+    "img-src": [CSP.SELF, "data:"],  # pictures come through the console, never from a third party
     "connect-src": [CSP.SELF],
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
+
+# Sign-in throttling (django-axes): 5 failed sign-ins for an account, or from an address, lock it for
+# 15 minutes (a failure meanwhile starts the wait again); a success resets the count. The attempts
+# are rows in the database, so every process sees them.
+AUTHENTICATION_BACKENDS = [
+    "console.accounts.backends.SignInThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "console.accounts.views.locked_out"
+AXES_VERBOSE = False
 
 # Celery. The default broker is kombu's filesystem transport under var/broker, which needs no
 # server; set CELERY_BROKER_URL=redis://... in production.
@@ -295,5 +312,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # httpx logs every request URL at INFO; URLs carry no token, but keep the noise down.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # every sign-in at INFO; failures and lockouts are warnings
+    },
 }

@@ -5,20 +5,22 @@ from urllib.parse import urlencode
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.apps.views import ids
 from console.clarifai import ClarifaiError
+from console.concepts.catalog import Catalog
 from console.concepts.forms import ConceptForm, RenameForm
 from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
-from console.core.rendering import render_page
+from console.core.rendering import render_page, wants_partial
 
 PER_PAGE = 50
+OPTIONS = 50  # offered as a concept's name is typed
 
 
 def _page(
@@ -58,9 +60,24 @@ def concept_list(request: HttpRequest, connection: Connection, app_id: str) -> H
     return _page(request, connection, app_id)
 
 
-@require_POST
+@require_GET
+@connection_page("Looking up concepts")
+def concept_options(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    """The concepts whose name starts with what is typed in a concept field (`add`), as the options of
+    its <datalist>; opened as a page, the concepts list searched for the same."""
+    text = request.GET.get("add", "").strip()[:100]
+    if not wants_partial(request):
+        return _to_list(connection, app_id, QueryDict(urlencode({"q": text}) if text else ""))
+    choices = Catalog(client_for(connection), ids(connection, app_id)).choices(text, per_page=OPTIONS)
+    return render(request, "inputs/detail.html#concept-options", {"concept_choices": choices})
+
+
+@require_http_methods(["GET", "POST"])
 @connection_page("Creating the concept")
 def concept_new(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    if request.method == "GET":
+        # A failed create shows the list at this URL, so its search and pager ask here: send them to the list.
+        return _to_list(connection, app_id, request.GET)
     form = ConceptForm(request.POST)
     if form.is_valid():
         concept = resources_pb2.Concept(
@@ -99,6 +116,13 @@ def concept_rename(request: HttpRequest, connection: Connection, app_id: str, co
 
 def _list_url(request: HttpRequest, connection: Connection, app_id: str) -> str:
     """Back to the list page the form was on (its search and page only)."""
-    back = QueryDict(request.POST.get("back", ""))
-    query = urlencode([(k, v) for k, v in back.items() if k in ("q", "page")])
-    return reverse("concepts:list", args=[connection.pk, app_id]) + (f"?{query}" if query else "")
+    return _list_url_for(connection, app_id, QueryDict(request.POST.get("back", "")))
+
+
+def _list_url_for(connection: Connection, app_id: str, query: QueryDict) -> str:
+    kept = urlencode([(k, v) for k, v in query.items() if k in ("q", "page")])
+    return reverse("concepts:list", args=[connection.pk, app_id]) + (f"?{kept}" if kept else "")
+
+
+def _to_list(connection: Connection, app_id: str, query: QueryDict) -> HttpResponse:
+    return redirect(_list_url_for(connection, app_id, query))

@@ -1,4 +1,8 @@
-"""Adding and editing a connection: the token is asked for, checked against the API, and never shown again."""
+"""Adding and editing a connection: the token is asked for, checked against the API, and never shown again.
+
+A stored token belongs to the host and user it was saved for: changing the base URL or the user id
+asks for the token again, so the stored one is never sent anywhere else.
+"""
 
 from typing import Any
 
@@ -28,9 +32,11 @@ class ConnectionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["token"].required = False
-            self.fields[
-                "token"
-            ].help_text = f"Stored, ending in …{self.instance.token_last4}. Leave empty to keep it, or enter a new one."
+            # Only staff reach this form, and only staff see any part of a token.
+            self.fields["token"].help_text = (
+                f"Stored, ending in …{self.instance.token_last4}. Leave empty to keep it, or enter a new one. "
+                "Changing the base URL or the user id needs the token again."
+            )
         if self.instance.builtin:
             # The built-in connection always reaches the local API in-process.
             del self.fields["base_url"]
@@ -38,19 +44,40 @@ class ConnectionForm(forms.ModelForm):
     def clean_base_url(self) -> str:
         return self.cleaned_data["base_url"].strip().rstrip("/")
 
+    def _moves_the_token(self, data: dict[str, Any]) -> bool:
+        """Whether the stored token would go to another host or user than the one it was saved for."""
+        if not self.instance.pk:
+            return False
+        base_url = data.get("base_url", self.instance.base_url)
+        return base_url != self.instance.base_url or data.get("user_id") != self.instance.user_id
+
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
+            return data
+        if not data.get("token") and self._moves_the_token(data):
+            self.add_error(
+                "token",
+                "The base URL or user id changed: enter the token again. The stored token is sent only to "
+                "the API and user it was saved for.",
+            )
             return data
         token = data.get("token") or (self.instance.token() if self.instance.pk else "")
         base_url = data.get("base_url") or self.instance.base_url
         try:
             clients.probe(base_url, token, data["user_id"], builtin=self.instance.builtin)
         except ClarifaiError as e:
-            raise forms.ValidationError(f"The API refused this connection: {e.message}") from None
+            raise forms.ValidationError(f"Could not check the connection: {e.message}") from None
         except ValueError as e:  # a base URL or token the client cannot use at all
             raise forms.ValidationError(str(e)) from None
         return data
+
+    def full_clean(self) -> None:
+        super().full_clean()  # the model's checks too (a name already taken)
+        if self.errors and self.data.get("token") and "token" not in self.errors:
+            # A typed token is never rendered back: say so beside the now empty field.
+            self.add_error("token", "The token was not kept: enter it again.")
 
     def save(self, commit: bool = True) -> Connection:
         connection = super().save(commit=False)

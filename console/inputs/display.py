@@ -94,6 +94,11 @@ class InputView(_Lookup):
         return self.href[len(self.url) :]
 
     @property
+    def source_link(self) -> str:
+        """The source URL when it is safe as a link's target (http or https), else ""."""
+        return self.source_url if self.source_url.lower().startswith(("https://", "http://")) else ""
+
+    @property
     def chips(self) -> list[ConceptView]:
         return self.concepts[:4]
 
@@ -121,7 +126,8 @@ def _whole_numbers(value: Any) -> Any:
 def _picture_urls(
     connection: Connection, image: resources_pb2.Image, media_url: str, *, all_sizes: bool
 ) -> dict[str, str]:
-    """The thumbnail's URL, and with `all_sizes` the large and original pictures' too."""
+    """The thumbnail's URL, and with `all_sizes` the large and original pictures' too: hosted pictures
+    only, served through the console."""
     hosted = image.hosted
     if hosted.prefix and hosted.suffix:
         signer = media_signer(connection)
@@ -134,9 +140,8 @@ def _picture_urls(
         if not all_sizes:
             return {"thumb_url": url("small", "tiny", "orig")}
         return {"thumb_url": url("small", "tiny", "orig"), "large_url": url("large", "orig"), "orig_url": url("orig")}
-    if image.url.startswith("https://"):
-        # Not hosted: a public https picture can be shown from where it is.
-        return {"thumb_url": image.url, "large_url": image.url, "orig_url": image.url}
+    # Not hosted: nothing is shown from a third party's address (it may have failed, track the viewer or
+    # change); the page links to it as text instead.
     return {}
 
 

@@ -1,5 +1,6 @@
 """The inputs of an app: the grid, one input's detail, editing and deleting it, and its pictures."""
 
+import logging
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -17,14 +18,16 @@ from django_htmx.http import reswap, retarget
 
 from console.apps.views import ids
 from console.clarifai import ClarifaiError, concurrently
+from console.concepts.catalog import Catalog
 from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, int_param, page_params
 from console.core.rendering import http_status_for, render_page, wants_partial
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
-from console.inputs.forms import InputEditForm, initial_concepts
+from console.inputs.forms import InputEditForm, initial_rows
 
+logger = logging.getLogger(__name__)
 PER_PAGE_CHOICES = (32, 64, 128, 256)
 DEFAULT_PER_PAGE = 128
 FILTERS = {"all": None, "processed": PROCESSED, "pending": PENDING, "processing": IN_PROGRESS, "failed": FAILED}
@@ -169,17 +172,23 @@ def _detail(
     item: resources_pb2.Input,
     form: InputEditForm | None = None,
     status: int = 200,
+    choices: list[resources_pb2.Concept] | None = None,
 ) -> HttpResponse:
     back = grid_query(request.GET.get("back", ""))
     view = present(connection, item, Urls.of(connection, app_id, back), full=True)
     if form is None:
-        form = InputEditForm(initial={"concepts": initial_concepts(view.concepts), "metadata": view.metadata_json})
+        form = InputEditForm(initial={"metadata": view.metadata_json}, rows=initial_rows(view.concepts))
+    else:
+        form.name_rows({c.id: c.name for c in view.concepts})
+    if choices is None:
+        choices = _offered(connection, app_id)
     context = {
         "connection": connection,
         "app_id": app_id,
         "section": "inputs",
         "input": view,
         "form": form,
+        "concept_choices": choices,
         "grid_url": _grid_url(connection, app_id, back),
         "back": back,
     }
@@ -194,13 +203,27 @@ def _get_input(connection: Connection, app_id: str, input_id: str) -> resources_
 @require_GET
 @connection_page("Loading the input")
 def input_detail(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
-    return _detail(request, connection, app_id, _get_input(connection, app_id, input_id))
+    item, choices = concurrently(lambda: _get_input(connection, app_id, input_id), lambda: _offered(connection, app_id))
+    return _detail(request, connection, app_id, item, choices=choices)
+
+
+def _catalog(connection: Connection, app_id: str) -> Catalog:
+    return Catalog(client_for(connection), ids(connection, app_id))
+
+
+def _offered(connection: Connection, app_id: str) -> list[resources_pb2.Concept]:
+    """The concepts the add field offers; without them (the call failed) it still takes a name or an id."""
+    try:
+        return _catalog(connection, app_id).choices()
+    except ClarifaiError as e:
+        logger.warning("Concepts to offer could not be listed: %s", e)
+        return []
 
 
 @require_POST
 @connection_page("Saving the input")
 def input_edit(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
-    form = InputEditForm(request.POST)
+    form = InputEditForm.posted(request.POST, _catalog(connection, app_id))
     status = 400
     if form.is_valid():
         patch = resources_pb2.Input(id=input_id)
@@ -220,7 +243,7 @@ def input_edit(request: HttpRequest, connection: Connection, app_id: str, input_
             form.add_error(None, f"Nothing was saved: {e.message}")
             status = 502
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, f"Saved. {form.created}".strip())
             return _detail(request, connection, app_id, response.inputs[0])
     return _detail(request, connection, app_id, _get_input(connection, app_id, input_id), form, status=status)
 

@@ -1,7 +1,12 @@
 """Signing in and out, changing the password; every console page needs a signed-in person."""
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
+from django.utils import timezone
 
 from console.connections.models import Connection
 from tests.conftest import PASSWORD
@@ -83,3 +88,51 @@ def test_home_goes_to_the_first_connection_or_explains_what_to_do(console: Clien
     assert "Add a connection" in console.get("/").content.decode()
     local = Connection.objects.create(name="x", user_id="u", builtin=True)
     assert console.get("/")["Location"] == f"/c/{local.pk}/apps/"
+
+
+def sign_in(client: Client, username: str, password: str, address: str = "10.0.0.1") -> Any:
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(client: Client, staff: object) -> None:
+    for _ in range(4):
+        assert sign_in(client, "ada", "wrong").status_code == 200
+    refused = sign_in(client, "ada", "wrong")
+    assert refused.status_code == 429
+    right = sign_in(client, "ada", PASSWORD, address="10.0.0.2")  # from another address too
+    assert right.status_code == 429
+    html = right.content.decode()
+    assert "Too many failed sign-ins" in html and "Wait 15 minutes" in html
+    assert 'role="alert"' in html and "<form" in html  # the sign-in page, with the reason
+    assert client.get("/connections/").status_code == 302  # not signed in
+    # The count lives in the database, where every web process sees it.
+    assert AccessAttempt.objects.filter(username="ada", failures_since_start__gte=5).exists()
+
+
+def test_five_failures_from_one_address_lock_that_address(client: Client, staff: object, member: object) -> None:
+    for name in ("x1", "x2", "x3", "x4", "x5"):
+        sign_in(client, name, "wrong", address="10.0.0.9")
+    assert sign_in(client, "bob", PASSWORD, address="10.0.0.9").status_code == 429
+    assert sign_in(client, "bob", PASSWORD, address="10.0.0.10").status_code == 302
+
+
+def test_the_lock_ends_after_the_cool_off(client: Client, staff: object) -> None:
+    for _ in range(5):
+        sign_in(client, "ada", "wrong")
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    assert sign_in(client, "ada", PASSWORD).status_code == 302
+
+
+def test_a_successful_sign_in_resets_the_count(client: Client, staff: object) -> None:
+    for _ in range(3):
+        for _ in range(4):
+            assert sign_in(client, "ada", "wrong").status_code == 200
+        assert sign_in(client, "ada", PASSWORD).status_code == 302
+        client.post("/accounts/logout/")
+
+
+def test_signing_in_many_times_with_the_right_password_is_never_throttled(client: Client, staff: object) -> None:
+    for _ in range(12):
+        assert sign_in(client, "ada", PASSWORD).status_code == 302
+        client.post("/accounts/logout/")
+    assert client.login(username="ada", password=PASSWORD)  # the test client's own sign-in still works

@@ -66,6 +66,21 @@ def test_it_creates_a_concept_and_refuses_a_taken_id(
     assert "already exists" in taken.content.decode()
 
 
+def test_searching_after_a_failed_create_searches_the_list(console: Client, local: Connection, concepts: str) -> None:
+    """A failed create shows the list at /concepts/new; its search form and pager ask that URL."""
+    url = concepts.format(pk=local.pk)
+    assert console.post(url + "new", {"id": "c00"}).status_code == 400
+    for headers, start in (({}, "<!doctype html>"), (HX, '<div id="results">')):
+        response = console.get(url + "new?q=do&page=1", headers=headers)
+        assert response.status_code == 302
+        assert response["Location"] == url + "?q=do&page=1"
+        followed = console.get(url + "new?q=do", headers=headers, follow=True)
+        assert followed.redirect_chain == [(url + "?q=do", 302)]
+        html = followed.content.decode()
+        assert html.lstrip().startswith(start)
+        assert "Dog" in html and "Cat" not in html
+
+
 def test_it_renames_a_concept_and_returns_to_the_same_list(
     console: Client, local: Connection, api: ClarifaiClient, concepts: str
 ) -> None:

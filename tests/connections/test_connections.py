@@ -1,6 +1,8 @@
 """Connections: adding one checks it against the API and shows the real error; the token is encrypted
 at rest, accepted under rotated keys, and never shown again."""
 
+import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -43,10 +45,14 @@ def test_adding_a_connection_checks_it_over_http(console: Client, live_server: A
 def test_a_wrong_token_is_refused_with_the_apis_own_error(console: Client, live_server: Any, alice_token: str) -> None:
     response = add(console, base_url=live_server.url, token="not-the-token")
     html = response.content.decode()
-    assert "The API refused this connection" in html
+    assert "Could not check the connection: " in html
+    assert "refused" not in html.split("Could not check the connection")[1][:20]
     assert "API key not found" in html and "CONN_KEY_INVALID" in html
     assert not Connection.objects.exists()
     assert "not-the-token" not in html  # the field is never filled back in
+    # ... and the page says so beside it.
+    beside = r'id="id_token"[^>]*>\s*<ul class="errorlist"[^>]*><li>The token was not kept: enter it again\.'
+    assert re.search(beside, html)
 
 
 def test_an_unreachable_host_is_refused(console: Client) -> None:
@@ -172,3 +178,78 @@ def test_a_slow_api_times_out_into_an_error_with_a_retry(console: Client) -> Non
         assert "Try again" in html
     finally:
         listener.close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[str]]]:
+    """A server that answers ListApps like a Clarifai API and records every Authorization header it gets."""
+    seen: list[str] = []
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization", ""))
+            body = json.dumps({"status": {"code": 10000, "description": "Ok"}, "apps": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serving(Handler) as url:
+        yield url, seen
+
+
+@pytest.fixture
+def team(console: Client, live_server: Any, alice_token: str) -> Connection:
+    assert add(console, base_url=live_server.url, token=alice_token).status_code == 302
+    return Connection.objects.get(name="Team")
+
+
+@pytest.mark.parametrize("changed", ["base_url", "user_id"])
+def test_moving_a_connection_asks_for_the_token_and_never_sends_the_stored_one(
+    console: Client, team: Connection, alice_token: str, recorder: tuple[str, list[str]], changed: str
+) -> None:
+    url, seen = recorder
+    if changed == "base_url":  # the recorder is the new host
+        fields = {"name": "Team", "base_url": url, "user_id": "alice", "token": ""}
+    else:  # the recorder is the connection's own host, asked about another user
+        Connection.objects.filter(pk=team.pk).update(base_url=url)
+        fields = {"name": "Team", "base_url": url, "user_id": "mallory", "token": ""}
+    response = console.post(f"/connections/{team.pk}/edit", fields)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The base URL or user id changed: enter the token again." in html
+    assert seen == []  # nothing was sent at all, least of all the stored token
+    team.refresh_from_db()
+    assert team.token() == alice_token and team.user_id == "alice"
+    # With a token typed in, the check goes ahead, with that token only.
+    fields["token"] = "a-new-token-9876"
+    assert console.post(f"/connections/{team.pk}/edit", fields).status_code == 302
+    assert seen == ["Key a-new-token-9876"]
+    assert all(alice_token not in header for header in seen)
+
+
+def test_keeping_host_and_user_rechecks_with_the_stored_token(
+    console: Client, team: Connection, alice_token: str, live_server: Any
+) -> None:
+    fields = {"name": "Renamed", "base_url": live_server.url + "/", "user_id": "alice", "token": ""}
+    assert console.post(f"/connections/{team.pk}/edit", fields).status_code == 302
+    team.refresh_from_db()
+    assert (team.name, team.token()) == ("Renamed", alice_token)
+
+
+def test_only_staff_see_the_end_of_a_token(client: Client, member: Any, staff: Any, local: Connection) -> None:
+    ending = f"…{local.token_last4}"
+    client.force_login(member)
+    assert ending not in client.get("/connections/").content.decode()
+    client.force_login(staff)
+    assert ending in client.get("/connections/").content.decode()
+
+
+def test_a_form_refused_for_another_reason_says_the_token_was_not_kept(
+    console: Client, team: Connection, live_server: Any, alice_token: str
+) -> None:
+    html = add(console, base_url=live_server.url, token=alice_token).content.decode()  # "Team" is taken
+    assert "Connection with this Name already exists." in html
+    assert "The token was not kept: enter it again." in html
+    assert alice_token not in html

@@ -68,10 +68,8 @@ def test_no_page_shows_the_token(
     responses += [console.get(url.replace("&amp;", "&")) for url in media]
     # Forms, good and bad, and the edit form's errors.
     responses += [
-        console.post(f"{base}/inputs/image-000/edit", {"concepts": "x", "metadata": "{broken"}),
-        console.post(
-            f"{base}/inputs/image-000/edit", {"concepts": "x", "metadata": "{}"}, headers={"HX-Request": "true"}
-        ),
+        console.post(f"{base}/inputs/image-000/edit", {"add": "x", "metadata": "{broken"}),
+        console.post(f"{base}/inputs/image-000/edit", {"add": "x", "metadata": "{}"}, headers={"HX-Request": "true"}),
         console.post(f"/c/{c}/apps/new", {"id": "shapes"}),
         console.post(f"{base}/concepts/new", {"id": "red"}),
         console.post(f"{base}/concepts/red/rename", {"name": "Rouge"}),

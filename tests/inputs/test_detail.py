@@ -12,6 +12,10 @@ from PIL import Image
 
 from console.clarifai import ClarifaiClient
 from console.connections.models import Connection
+from console.localapi.models import App as LocalApp
+from console.localapi.models import Input as LocalInput
+from console.localapi.models import Token
+from console.localapi.models import User as LocalUser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
@@ -29,6 +33,13 @@ def stored(api: ClarifaiClient, input_id: str = "image-000") -> resources_pb2.In
 @pytest.fixture
 def shapes(make_app: Callable[..., str], api: ClarifaiClient) -> str:
     make_app(images=1, texts=1)
+    api.call(
+        "PostConcepts",
+        service_pb2.PostConceptsRequest(
+            user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"),
+            concepts=[resources_pb2.Concept(id="circle", name="Circle"), resources_pb2.Concept(id="sq", name="Square")],
+        ),
+    )
     patch = resources_pb2.Input(id="image-000")
     patch.data.metadata.update({"split": "train", "n": 3, "nested": {"a": [1, 2]}})
     api.call(
@@ -69,13 +80,13 @@ def test_editing_replaces_concepts_and_metadata(
 ) -> None:
     response = console.post(
         detail(local, suffix="edit"),
-        {"concepts": "circle\nred: 0\nblue = 0.5", "metadata": '{"split": "test"}'},
+        {"concept": "red", "value": "no", "add": "Circle", "add_value": "yes", "metadata": '{"split": "test"}'},
         headers=HX,
     )
     assert response.status_code == 200
     assert "Saved." in response.content.decode()
     item = stored(api)
-    assert {c.id: round(c.value, 2) for c in item.data.concepts} == {"circle": 1.0, "red": 0.0, "blue": 0.5}
+    assert {c.id: round(c.value, 2) for c in item.data.concepts} == {"circle": 1.0, "red": 0.0}
     assert dict(item.data.metadata) == {"split": "test"}
 
 
@@ -90,33 +101,29 @@ def test_editing_replaces_concepts_and_metadata(
 def test_invalid_metadata_is_refused_and_nothing_is_sent(
     console: Client, local: Connection, api: ClarifaiClient, shapes: str, metadata: str, message: str
 ) -> None:
-    response = console.post(detail(local, suffix="edit"), {"concepts": "circle", "metadata": metadata}, headers=HX)
+    response = console.post(detail(local, suffix="edit"), {"add": "circle", "metadata": metadata}, headers=HX)
     assert response.status_code == 400
     html = response.content.decode()
     assert message in html
-    assert "circle" in html  # what was typed is kept
+    assert 'value="circle"' in html  # what was typed is kept
     item = stored(api)
     assert dict(item.data.metadata)["split"] == "train"
     assert [c.id for c in item.data.concepts] == ["red"]
 
 
-@pytest.mark.parametrize(
-    ("concepts", "message"),
-    [("bad id!", "is not a concept id"), ("dog: 7", "from 0 to 1"), ("dog: much", "not a value")],
-)
-def test_invalid_concepts_are_refused(
-    console: Client, local: Connection, api: ClarifaiClient, shapes: str, concepts: str, message: str
+def test_a_value_that_is_not_yes_no_or_from_0_to_1_is_refused(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str
 ) -> None:
-    response = console.post(detail(local, suffix="edit"), {"concepts": concepts, "metadata": "{}"}, headers=HX)
+    response = console.post(detail(local, suffix="edit"), {"concept": "red", "value": "7", "metadata": "{}"})
     assert response.status_code == 400
-    assert message in response.content.decode()
-    assert [c.id for c in stored(api).data.concepts] == ["red"]
+    assert "is not yes, no or a value from 0 to 1" in response.content.decode()
+    assert [c.value for c in stored(api).data.concepts] == [1.0]
 
 
 def test_editing_needs_a_csrf_token(local: Connection, staff: object, shapes: str) -> None:
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(staff)  # type: ignore[arg-type]
-    response = browser.post(detail(local, suffix="edit"), {"concepts": "", "metadata": "{}"})
+    response = browser.post(detail(local, suffix="edit"), {"metadata": "{}"})
     assert response.status_code == 403
 
 
@@ -187,7 +194,9 @@ def test_a_save_that_fails_upstream_keeps_what_was_typed(
         "DeleteInput",
         service_pb2.DeleteInputRequest(user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"), input_id="image-000"),
     )
-    response = console.post(detail(local, suffix="edit"), {"concepts": "circle", "metadata": '{"a": 1}'}, headers=HX)
+    response = console.post(
+        detail(local, suffix="edit"), {"concept": "red", "value": "no", "metadata": '{"a": 1}'}, headers=HX
+    )
     assert response.status_code == 404
     # Only the form's error slot is replaced: the textareas, and what was typed in them, stay in the page.
     assert response["HX-Retarget"] == "#edit-errors"
@@ -196,3 +205,193 @@ def test_a_save_that_fails_upstream_keeps_what_was_typed(
     assert "Nothing was saved" in html
     assert "does not exist" in html
     assert "<textarea" not in html
+
+
+@pytest.fixture
+def failed_input(shapes: str) -> str:
+    """An input given by a third party's URL whose download failed (as the worker records it)."""
+    app = LocalApp.objects.get(app_id="shapes")
+    LocalInput.objects.create(
+        app=app,
+        input_id="broken",
+        kind=LocalInput.IMAGE,
+        source_url="https://images.example.com/missing.jpg",
+        status_code=30002,
+        status_details="the server answered HTTP 404",
+    )
+    return "broken"
+
+
+def test_a_failed_input_shows_its_failure_and_no_third_party_picture(
+    console: Client, local: Connection, failed_input: str
+) -> None:
+    for headers in ({}, HX):
+        html = console.get(detail(local, failed_input), headers=headers).content.decode()
+        assert 'role="alert"' in html and "could not be processed" in html
+        assert "the server answered HTTP 404" in html
+        assert '<img src="https://images.example.com' not in html and "<img" not in html.split("← Inputs")[1]
+        # The address is there to open, as a link, not loaded into the page.
+        assert 'href="https://images.example.com/missing.jpg"' in html
+
+
+def test_a_processed_picture_that_is_not_hosted_is_linked_not_loaded(
+    console: Client, local: Connection, failed_input: str
+) -> None:
+    LocalInput.objects.filter(input_id=failed_input).update(status_code=30000, status_details="")
+    html = console.get(detail(local, failed_input)).content.decode()
+    assert 'so it is not shown here: <a href="https://images.example.com/missing.jpg"' in html
+    assert 'src="https://images.example.com' not in html
+    grid = console.get(f"/c/{local.pk}/apps/shapes/inputs/").content.decode()
+    assert 'src="https://images.example.com' not in grid
+
+
+def test_pictures_from_third_parties_are_forbidden_by_the_csp(console: Client, local: Connection, shapes: str) -> None:
+    policy = console.get(detail(local))["Content-Security-Policy"]
+    img_src = next(part for part in policy.split(";") if part.strip().startswith("img-src"))
+    assert "https:" not in img_src and "*" not in img_src
+
+
+# The concept editor works by name: the input's concepts listed by name, an "add" field that takes a name or
+# an id, and a concept that does not exist created only once the person confirms it.
+
+
+def concept_ids(api: ClarifaiClient) -> set[str]:
+    request = service_pb2.ListConceptsRequest(user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"), per_page=100)
+    return {c.id for c in api.call("ListConcepts", request).concepts}
+
+
+def labels(api: ClarifaiClient) -> dict[str, float]:
+    return {c.id: round(c.value, 2) for c in stored(api).data.concepts}
+
+
+def rename(api: ClarifaiClient, concept_id: str, name: str) -> None:
+    api.call(
+        "PatchConcepts",
+        service_pb2.PatchConceptsRequest(
+            user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"),
+            concepts=[resources_pb2.Concept(id=concept_id, name=name)],
+            action="overwrite",
+        ),
+    )
+
+
+def test_the_editor_shows_the_inputs_concepts_by_their_current_names(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str
+) -> None:
+    rename(api, "red", "Crimson")
+    for headers in ({}, HX):
+        html = console.get(detail(local), headers=headers).content.decode()
+        editor = html[html.index("<fieldset") : html.index("</fieldset>")]
+        assert (
+            "<strong>Crimson</strong> <code" in editor and '<input type="hidden" name="concept" value="red">' in editor
+        )
+        assert 'name="value"><option value="yes" selected>' in editor
+        assert "Remove<span" in editor
+        # The add field offers the app's concepts by name.
+        assert '<option value="Circle">circle</option>' in editor and '<option value="Square">sq</option>' in editor
+        assert 'list="concept-choices"' in editor
+
+
+@pytest.mark.parametrize("typed", ["Circle", "circle", "  CIRCLE "])
+def test_a_concept_is_added_by_its_name_or_its_id(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str, typed: str
+) -> None:
+    fields = {"concept": "red", "value": "yes", "add": typed, "add_value": "no", "metadata": "{}"}
+    response = console.post(detail(local, suffix="edit"), fields)
+    assert response.status_code == 200
+    assert labels(api) == {"red": 1.0, "circle": 0.0}
+    assert concept_ids(api) == {"red", "circle", "sq"}  # nothing new
+
+
+def test_a_concept_is_removed_or_set_to_no(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str
+) -> None:
+    console.post(detail(local, suffix="edit"), {"add": "Square", "metadata": "{}", "concept": "red", "value": "yes"})
+    assert labels(api) == {"red": 1.0, "sq": 1.0}
+    fields = {"concept": ["red", "sq"], "value": ["no", "yes"], "remove": "sq", "metadata": "{}"}
+    assert console.post(detail(local, suffix="edit"), fields, headers=HX).status_code == 200
+    assert labels(api) == {"red": 0.0}
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_a_new_name_is_created_only_once_confirmed_keeping_what_was_typed(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str, headers: dict[str, str]
+) -> None:
+    typed = {"concept": "red", "value": "no", "add": "feature request", "metadata": '{"a": 1}'}
+    asked = console.post(detail(local, suffix="edit"), typed, headers=headers)
+    assert asked.status_code == 400
+    html = asked.content.decode()
+    assert "“feature request” is not a concept of this app. Create it?" in html
+    assert '<button type="submit" class="button secondary" name="create" value="feature request" autofocus>' in html
+    # Everything typed is still there: the new name, the value chosen, the metadata.
+    assert 'name="add" id="id_add" value="feature request"' in html
+    assert '<option value="no" selected>' in html
+    assert "{&quot;a&quot;: 1}" in html
+    assert concept_ids(api) == {"red", "circle", "sq"} and labels(api) == {"red": 1.0}  # nothing sent
+    # Save pressed again with another name: still not confirmed for that one.
+    other = console.post(
+        detail(local, suffix="edit"), {**typed, "add": "feature requests", "create": "feature request"}
+    )
+    assert other.status_code == 400 and "“feature requests” is not a concept" in other.content.decode()
+    confirmed = console.post(detail(local, suffix="edit"), {**typed, "create": "feature request"}, headers=headers)
+    assert confirmed.status_code == 200
+    assert "Saved. Concept “feature request” created (id feature-request)." in confirmed.content.decode()
+    got = api.call(
+        "GetConcept",
+        service_pb2.GetConceptRequest(
+            user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"), concept_id="feature-request"
+        ),
+    )
+    assert got.concept.name == "feature request"
+    assert labels(api) == {"red": 0.0, "feature-request": 1.0}
+    assert dict(stored(api).data.metadata) == {"a": 1}
+
+
+def test_a_new_concept_whose_slug_is_taken_gets_another_id(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str
+) -> None:
+    api.call(
+        "PostConcepts",
+        service_pb2.PostConceptsRequest(
+            user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"),
+            concepts=[resources_pb2.Concept(id="big-dog", name="Large canine")],
+        ),
+    )
+    fields = {"add": "Big dog", "create": "Big dog", "metadata": "{}"}
+    assert console.post(detail(local, suffix="edit"), fields).status_code == 200
+    assert labels(api) == {"big-dog-2": 1.0}
+
+
+def test_a_name_two_concepts_share_asks_for_the_id(
+    console: Client, local: Connection, api: ClarifaiClient, shapes: str
+) -> None:
+    rename(api, "sq", "Circle")
+    response = console.post(detail(local, suffix="edit"), {"add": "circle", "metadata": "{}"})
+    assert response.status_code == 200  # "circle" is an id: the id wins
+    assert labels(api) == {"circle": 1.0}
+    response = console.post(detail(local, suffix="edit"), {"add": "CIRCLE", "metadata": "{}"})
+    assert response.status_code == 400
+    assert "Several concepts are named “CIRCLE”: type the id of the one you mean (circle, sq)." in (
+        response.content.decode()
+    )
+
+
+def test_the_add_field_is_offered_matching_concepts_as_typed(console: Client, local: Connection, shapes: str) -> None:
+    url = f"/c/{local.pk}/apps/shapes/concepts/options"
+    options = console.get(url + "?add=ci", headers=HX)
+    assert options.status_code == 200
+    assert options.content.decode().strip() == '<option value="Circle">circle</option>'
+    assert "Square" in console.get(url + "?add=", headers=HX).content.decode()
+    # Opened as a page, it is the concepts list searched for the same.
+    page = console.get(url + "?add=ci")
+    assert page.status_code == 302 and page["Location"] == f"/c/{local.pk}/apps/shapes/concepts/?q=ci"
+
+
+def test_the_page_still_opens_when_concepts_cannot_be_listed(console: Client, local: Connection, shapes: str) -> None:
+    """A token that may read inputs but not concepts: the add field offers nothing, and the page opens."""
+    _, secret = Token.issue(LocalUser.objects.get(id="demo"), scopes=["Inputs:Get"])
+    local.set_token(secret)
+    local.save()
+    response = console.get(detail(local))
+    assert response.status_code == 200
+    assert '<datalist id="concept-choices"></datalist>' in response.content.decode()
