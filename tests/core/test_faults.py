@@ -133,6 +133,8 @@ def test_a_save_that_may_have_been_applied_is_not_reported_as_nothing_saved(
     else:
         assert "Nothing was saved: " in html
         assert UNKNOWN not in html
+    if kind == "429":
+        assert "try again in 30 seconds" in html
 
 
 def test_a_save_to_a_host_that_refuses_connections_saved_nothing(console: Client, settings: Any) -> None:
