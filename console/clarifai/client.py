@@ -334,7 +334,8 @@ class ClarifaiClient:
         mid-answer) leaves what the API did unknown: such errors carry `outcome_unknown`.
         """
         if time.monotonic() >= until:
-            raise self._timed_out(rpc)
+            # Nothing was sent: the deadline (or the console request's budget) ran out before this call.
+            raise ClarifaiTimeout(f"No time was left to call {self._host} for {rpc}.", rpc=rpc)
         try:
             response = self._http.send(request, stream=True)
             try:
