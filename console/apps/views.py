@@ -4,6 +4,7 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console.apps.forms import AppForm
@@ -12,7 +13,7 @@ from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
-from console.core.rendering import render_page
+from console.core.rendering import render_page, write_failed
 from console.inputs.display import Urls, poll_url, present
 
 APPS_PER_PAGE = 20
@@ -55,7 +56,8 @@ def app_new(request: HttpRequest, connection: Connection) -> HttpResponse:
         try:
             client_for(connection).call("PostApps", service_pb2.PostAppsRequest(apps=[app]))
         except ClarifaiError as e:
-            form.add_error(None, e.message)
+            check_url = reverse("apps:overview", args=[connection.pk, app.id])
+            form.add_error(None, write_failed(e, check_url, f"Open the app {app.id}", refused=""))
         else:
             messages.success(request, f"App {app.id} created.")
             return redirect("apps:overview", connection.pk, app.id)

@@ -1,10 +1,12 @@
 """The console's client for the Clarifai REST API: one long-lived httpx client per connection.
 
 `ClarifaiClient.call(rpc, request)` takes a clarifai-grpc request message and answers the RPC's response
-message; `iter_pages` walks a list RPC page by page; `get_bytes` fetches hosted media. Every call is
-bounded by an overall deadline (retries and slow bodies included), idempotent calls are retried on
-transient failures, and every failure is a `ClarifaiError`. The token travels only in the
-`Authorization` header; it is kept out of URLs, messages, logs and reprs.
+message; `iter_pages` walks a list RPC page by page; `get_bytes` fetches a hosted picture. Every call is
+bounded by an overall deadline (retries and slow bodies included) and by the time budget of the console
+request making it (`console.clarifai.budget`); idempotent calls are retried on transient failures; at
+most `max_calls` run at once per client, so one hanging API cannot take every thread; and every
+failure is a `ClarifaiError`. The token travels only in the `Authorization` header, and only to hosts
+that `_may_send_token_to` allows, redirects included; it is kept out of URLs, messages, logs and reprs.
 """
 
 import email.utils
@@ -21,7 +23,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
-from console.clarifai import timing, wire
+from console.clarifai import budget, timing, wire
+from console.clarifai.concurrency import CallSlots, SlotsTaken
 from console.clarifai.errors import (
     MIXED_STATUS,
     SUCCESS,
@@ -32,7 +35,9 @@ from console.clarifai.errors import (
     ClarifaiTimeout,
     ClarifaiTooLarge,
     ClarifaiTransportError,
+    try_again,
 )
+from console.clarifai.pictures import magic_type, picture_type
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,14 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 DEFAULT_DEADLINE = 30.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
+RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
+# Calls to one API in flight at once (per client, so per connection and process), and how long a call
+# runs before it counts as stuck. More than a page makes at once (the overview's five), fewer than the
+# web server's threads per process (8): one hanging API leaves threads for everything else.
+MAX_CALLS = 6
+STUCK_AFTER = 3.0
+MAX_REDIRECTS = 3
+WRITE_SHARE = 0.75  # of the request's time budget, at most, for one write
 USER_AGENT = f"clarifai-console/0.1 httpx/{httpx.__version__}"
 
 
@@ -84,6 +96,8 @@ class ClarifaiClient:
         retry: RetryPolicy | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         media_hosts: Iterable[str] = (),
+        max_calls: int = MAX_CALLS,
+        stuck_after: float = STUCK_AFTER,
     ) -> None:
         try:
             url = httpx.URL(base_url.strip().rstrip("/"))
@@ -103,6 +117,7 @@ class ClarifaiClient:
         self.max_response_bytes = max_response_bytes
         self._host = url.netloc.decode()
         self._media_hosts = frozenset(h.lower() for h in media_hosts)
+        self._slots = CallSlots(max_calls, stuck_after)
         self._token = token
         # httpx.Headers masks Authorization in its repr, so the token stays out of tracebacks that show locals.
         self._auth = httpx.Headers({"Authorization": f"Key {token}"})
@@ -178,11 +193,13 @@ class ClarifaiClient:
     # --- Media ------------------------------------------------------------------------------------
 
     def get_bytes(self, url: str, max_bytes: int, *, deadline: float | None = None) -> Media:
-        """Fetch hosted media (`{hosted.prefix}/{size}/{hosted.suffix}`) with the connection's token.
+        """Fetch a hosted picture (`{hosted.prefix}/{size}/{hosted.suffix}`) with the connection's token.
 
-        Raises ClarifaiTooLarge as soon as the body would pass `max_bytes`. The token is only sent to
-        the API's own host, to `media_hosts`, and (for the real API) to https hosts under clarifai.com;
-        any other URL is refused rather than fetched with it.
+        Answers only a complete picture, with the content type its bytes show (not the one the server
+        claims); anything else (a failure status, an HTML page, a truncated picture) raises a
+        ClarifaiError. Raises ClarifaiTooLarge as soon as the body would pass `max_bytes`. The token is
+        only sent to the API's own host, to `media_hosts`, and (for the real API) to https hosts under
+        clarifai.com; any other URL is refused rather than fetched with it, and so is a redirect to one.
         """
         try:
             target = self._http.base_url.join(url) if url.startswith("/") else httpx.URL(url)
@@ -216,28 +233,53 @@ class ClarifaiClient:
         return _under(base.host, "clarifai.com") and _under(url.host, "clarifai.com")
 
     def _get_bytes_once(self, url: httpx.URL, max_bytes: int, until: float) -> Media:
-        request = self._http.build_request(
-            "GET", url, headers={**self._auth, "Accept": "*/*"}, timeout=self._timeout_until(until)
-        )
-        # httpx drops the Authorization header when a redirect leaves the origin.
-        response, body = self._exchange(request, until, max_bytes, "media", follow_redirects=True)
+        # Redirects are followed here, one hop at a time, so that every hop passes the token check.
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self._http.build_request(
+                "GET", url, headers={**self._auth, "Accept": "image/*"}, timeout=self._timeout_until(until)
+            )
+            response, body = self._exchange(request, until, max_bytes, "media")
+            if not response.is_redirect:
+                break
+            url = self._redirect_target(url, response.headers["location"])
+        else:
+            raise ClarifaiProtocolError(
+                f"{self._host} redirected the media more than {MAX_REDIRECTS} times.", rpc="media"
+            )
         if response.status_code == 200:
-            return Media(body, response.headers.get("content-type", "application/octet-stream"))
+            kind = picture_type(body)
+            if kind is not None:
+                return Media(body, kind)
         data = wire.decode_object(body)
         if data is not None and isinstance(data.get("status"), dict):
             try:
                 status = json_format.ParseDict(data["status"], status_pb2.Status(), ignore_unknown_fields=True)
             except json_format.ParseError:
                 status = None
-            if status is not None:
+            if status is not None and status.code != SUCCESS:
                 raise self._status_error("media", status, response)
         if response.status_code in RETRYABLE_HTTP:
             raise self._unavailable("media", response)
-        raise ClarifaiProtocolError(
-            f"{url.host} answered HTTP {response.status_code} for the media at {url.path}.",
-            http_status=response.status_code,
-            rpc="media",
-        )
+        if response.status_code == 200:
+            started_as = magic_type(body)
+            what = f"an incomplete {started_as} picture" if started_as else f"{_content_type(response)}, not a picture"
+            text = f"{url.host} sent {what} for the media at {url.path}."
+        else:
+            text = f"{url.host} answered HTTP {response.status_code} for the media at {url.path}."
+        raise ClarifaiProtocolError(text, http_status=response.status_code, rpc="media", req_id=_req_id(response))
+
+    def _redirect_target(self, url: httpx.URL, location: str) -> httpx.URL:
+        try:
+            target = url.join(location)
+        except httpx.InvalidURL:
+            raise ClarifaiProtocolError(f"{url.host} redirected the media to an invalid URL.", rpc="media") from None
+        if not self._may_send_token_to(target):
+            raise ClarifaiProtocolError(
+                f"{url.host} redirected the media to {target.host or location!r}; the console fetches media "
+                f"with the connection's token only from {self._host}.",
+                rpc="media",
+            )
+        return target
 
     # --- One attempt ------------------------------------------------------------------------------
 
@@ -264,6 +306,10 @@ class ClarifaiClient:
                 f"{self.base_url} did not answer like a Clarifai API ({_describe(response)}).",
                 http_status=response.status_code,
                 rpc=rpc,
+                # A garbled success, or a server error in front of the API: the request may have been applied.
+                # A 3xx or 4xx page came from something that did not pass the request on.
+                outcome_unknown=not 300 <= response.status_code < 500,
+                req_id=_req_id(response),
             )
         try:
             message = wire.parse_response(data, prepared.rpc.response_class)
@@ -272,6 +318,8 @@ class ClarifaiClient:
                 f"{self.base_url} answered {rpc} with a body that does not fit its response: {e}",
                 http_status=response.status_code,
                 rpc=rpc,
+                outcome_unknown=True,
+                req_id=_req_id(response),
             ) from None
         status = message.status  # type: ignore[attr-defined]
         log.debug("%s %s %s: HTTP %s, status %s", rpc, prepared.verb, prepared.path, response.status_code, status.code)
@@ -279,14 +327,17 @@ class ClarifaiClient:
             return message
         raise self._status_error(rpc, status, response)
 
-    def _exchange(
-        self, request: httpx.Request, until: float, max_bytes: int, rpc: str, *, follow_redirects: bool = False
-    ) -> tuple[httpx.Response, bytes]:
-        """Send one request and read its whole body, within the deadline and the size cap."""
+    def _exchange(self, request: httpx.Request, until: float, max_bytes: int, rpc: str) -> tuple[httpx.Response, bytes]:
+        """Send one request and read its whole body, within the deadline and the size cap.
+
+        A failure after the request went out (no answer in time, the connection broken or closed
+        mid-answer) leaves what the API did unknown: such errors carry `outcome_unknown`.
+        """
         if time.monotonic() >= until:
-            raise self._timed_out(rpc)
+            # Nothing was sent: the deadline (or the console request's budget) ran out before this call.
+            raise ClarifaiTimeout(f"No time was left to call {self._host} for {rpc}.", rpc=rpc)
         try:
-            response = self._http.send(request, stream=True, follow_redirects=follow_redirects)
+            response = self._http.send(request, stream=True)
             try:
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > max_bytes:
@@ -299,18 +350,24 @@ class ClarifaiClient:
                     if size > max_bytes:
                         raise self._too_large(rpc, response, max_bytes)
                     if time.monotonic() >= until:
-                        raise self._timed_out(rpc)
+                        raise self._timed_out(rpc, outcome_unknown=True)
                     chunks.append(chunk)
             finally:
                 response.close()
+        except httpx.ConnectTimeout as e:
+            raise ClarifaiTimeout(self._unreachable(e), rpc=rpc, retryable=True) from None
         except httpx.TimeoutException as e:
-            raise self._timed_out(rpc, retryable=isinstance(e, httpx.ConnectTimeout)) from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as e:
+            raise self._timed_out(rpc, outcome_unknown=isinstance(e, httpx.ReadTimeout)) from None
+        except httpx.ConnectError as e:
             raise ClarifaiTransportError(self._unreachable(e), rpc=rpc, retryable=True) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as e:
+            raise ClarifaiTransportError(self._unreachable(e), rpc=rpc, retryable=True, outcome_unknown=True) from None
         except httpx.TransportError as e:
             raise ClarifaiTransportError(self._unreachable(e), rpc=rpc) from None
-        except httpx.HTTPError as e:  # a body that cannot be decoded (bad gzip), too many redirects
-            raise ClarifaiProtocolError(f"{self._host} sent an answer that could not be read: {e}", rpc=rpc) from None
+        except httpx.HTTPError as e:  # a body that cannot be decoded (bad gzip)
+            raise ClarifaiProtocolError(
+                f"{self._host} sent an answer that could not be read: {e}", rpc=rpc, outcome_unknown=True
+            ) from None
         return response, b"".join(chunks)
 
     def _timeout_until(self, until: float) -> httpx.Timeout:
@@ -326,13 +383,28 @@ class ClarifaiClient:
     # --- Retries ----------------------------------------------------------------------------------
 
     def _with_retries(self, rpc: str, idempotent: bool, deadline: float | None, attempt: Callable[[float], T]) -> T:
-        until = time.monotonic() + (self.deadline if deadline is None else deadline)
+        now = time.monotonic()
+        until = now + (self.deadline if deadline is None else deadline)
+        request_ends_at = budget.ends_at()
+        if request_ends_at is not None:
+            # A write leaves part of the request's time for what the page does after it: showing the form
+            # again and the object as it is now, even when the write got no answer.
+            left = request_ends_at - now
+            until = min(until, now + (left if idempotent else left * WRITE_SHARE))
 
         def redacted(until: float) -> T:
             try:
-                return attempt(until)
+                with self._slots.taken(until):
+                    return attempt(until)
+            except SlotsTaken:
+                raise ClarifaiTransportError(
+                    f"{self._slots.size} calls to {self._host} are already waiting for an answer; try again shortly.",
+                    rpc=rpc,
+                ) from None
             except ClarifaiError as e:
                 e.redact(self._token)
+                if idempotent:
+                    e.outcome_unknown = False  # a read changes nothing, whatever became of it
                 raise
 
         try:
@@ -378,32 +450,51 @@ class ClarifaiClient:
         )
         return error
 
-    def _unavailable(self, rpc: str, response: httpx.Response) -> ClarifaiTransportError:
+    def _unavailable(self, rpc: str, response: httpx.Response) -> ClarifaiError:
+        """A transient HTTP failure without a Clarifai status (retried for idempotent calls)."""
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        if response.status_code == 500:
+            return ClarifaiProtocolError(
+                f"{self.base_url} did not answer like a Clarifai API ({_describe(response)}).",
+                http_status=500,
+                rpc=rpc,
+                retryable=True,
+                outcome_unknown=True,
+                req_id=_req_id(response),
+            )
+        if response.status_code == 429:
+            text = f"{self._host} is receiving too many requests ({_describe(response)}); {try_again(retry_after)}."
+        else:
+            text = f"{self._host} is unavailable ({_describe(response)}); {try_again(retry_after)}."
         return ClarifaiTransportError(
-            f"{self._host} is unavailable ({_describe(response)}); try again in a moment.",
+            text,
             rpc=rpc,
             retryable=True,
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            retry_after=retry_after,
+            # A gateway's 502/503/504 may come after the API received the request; a 429 comes before.
+            outcome_unknown=response.status_code != 429,
+            req_id=_req_id(response),
         )
 
-    def _timed_out(self, rpc: str, *, retryable: bool = False) -> ClarifaiTimeout:
+    def _timed_out(self, rpc: str, *, retryable: bool = False, outcome_unknown: bool = False) -> ClarifaiTimeout:
         text = (
             f"{self._host} did not send the media in time."
             if rpc == "media"
             else f"{self._host} did not answer {rpc} in time."
         )
-        return ClarifaiTimeout(text, rpc=rpc, retryable=retryable)
+        return ClarifaiTimeout(text, rpc=rpc, retryable=retryable, outcome_unknown=outcome_unknown)
 
     def _too_large(self, rpc: str, response: httpx.Response, max_bytes: int) -> ClarifaiTooLarge:
         return ClarifaiTooLarge(
             f"The answer from {response.url.host} is larger than {_size(max_bytes)}.",
             http_status=response.status_code,
             rpc=rpc,
+            outcome_unknown=True,
+            req_id=_req_id(response),
         )
 
     def _unreachable(self, error: httpx.HTTPError) -> str:
-        reason = str(error) or type(error).__name__
-        return f"Could not reach {self._host}: {reason}"
+        return f"Could not reach {self._host}: {in_words(error)}."
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -422,6 +513,58 @@ def retry_after_seconds(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+_NAME_NOT_FOUND = (
+    "name or service not known",
+    "nodename nor servname",
+    "no address associated",
+    "name resolution",
+    "getaddrinfo failed",
+    "name does not resolve",
+)
+
+
+def in_words(error: httpx.HTTPError) -> str:
+    """What went wrong with a connection, in words rather than an errno."""
+    text = str(error)
+    lower = text.lower()
+    if isinstance(error, httpx.ConnectTimeout):
+        return "the connection timed out"
+    if isinstance(error, httpx.ConnectError):
+        if any(s in lower for s in _NAME_NOT_FOUND):
+            return "the host name could not be found"
+        if "refused" in lower:
+            return "the connection was refused"
+        if "unreachable" in lower:
+            return "the network is unreachable"
+        if "no route" in lower:
+            return "there is no route to the host"
+        if "certificate" in lower:
+            return "its certificate could not be verified"
+        if "ssl" in lower or "tls" in lower:
+            return "a secure connection could not be set up"
+    if isinstance(error, httpx.RemoteProtocolError):
+        if "without sending a response" in lower:
+            return "the connection was closed before an answer came"
+        if "incomplete" in lower or "complete message body" in lower:
+            return "the connection was closed in the middle of the answer"
+        return "the answer did not follow the HTTP protocol"
+    if isinstance(error, httpx.ReadError):
+        return "the connection was reset" if "reset" in lower else "the connection broke during the answer"
+    if isinstance(error, httpx.WriteError):
+        return "the connection broke while the request was being sent"
+    # Whatever else: without the errno prefix ("[Errno 101] Network is unreachable").
+    text = text.split("] ", 1)[-1] if text.startswith("[Errno") else text
+    return f"the connection failed ({text or type(error).__name__})"
+
+
+def _req_id(response: httpx.Response) -> str:
+    return response.headers.get("x-clarifai-request-id", "")
+
+
+def _content_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip() or "something without a content type"
 
 
 def _log_retry(rpc: str, state: RetryCallState, attempts: int) -> None:

@@ -16,6 +16,12 @@ class ClarifaiError(Exception):
     call again later may succeed. The client retries idempotent calls by itself; a job that made a
     create or a delete can use it to decide whether to schedule another try. `retry_after` is the
     server's `Retry-After` in seconds, when it sent one.
+
+    `outcome_unknown` is set on a failed write (a call that changes something) whose request may have
+    reached the API and been applied: the answer timed out, the connection broke after the request went
+    out, or what came back was not a Clarifai answer. It is never set when nothing was sent (the host
+    could not be reached) nor when the API answered with a failure status (then nothing was applied).
+    `req_id` is the API's request id, from the status or the `X-Clarifai-Request-ID` header.
     """
 
     def __init__(
@@ -25,12 +31,16 @@ class ClarifaiError(Exception):
         rpc: str = "",
         retryable: bool = False,
         retry_after: float | None = None,
+        outcome_unknown: bool = False,
+        req_id: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.rpc = rpc
         self.retryable = retryable
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
+        self.req_id = req_id
 
     def __str__(self) -> str:
         return self.message
@@ -64,8 +74,17 @@ class ClarifaiProtocolError(ClarifaiError):
         rpc: str = "",
         retryable: bool = False,
         retry_after: float | None = None,
+        outcome_unknown: bool = False,
+        req_id: str = "",
     ) -> None:
-        super().__init__(message, rpc=rpc, retryable=retryable, retry_after=retry_after)
+        super().__init__(
+            message,
+            rpc=rpc,
+            retryable=retryable,
+            retry_after=retry_after,
+            outcome_unknown=outcome_unknown,
+            req_id=req_id,
+        )
         self.http_status = http_status
 
 
@@ -91,11 +110,11 @@ class ClarifaiStatusError(ClarifaiError):
         self.code = code
         self.description = description
         self.details = details
-        self.req_id = req_id
         self.http_status = http_status
-        super().__init__(
-            status_message(code, description, details), rpc=rpc, retryable=retryable, retry_after=retry_after
-        )
+        text = status_message(code, description, details)
+        if code == THROTTLED or http_status == 429:
+            text = f"{text}. {try_again(retry_after).capitalize()}."
+        super().__init__(text, rpc=rpc, retryable=retryable, retry_after=retry_after, req_id=req_id)
 
     @property
     def code_name(self) -> str:
@@ -118,6 +137,16 @@ def code_name(code: int) -> str:
         return status_code_pb2.StatusCode.Name(code)
     except ValueError:
         return str(code)
+
+
+def try_again(retry_after: float | None) -> str:
+    """When to try again, in words: from the server's Retry-After, or "in a moment"."""
+    if retry_after is None or retry_after < 1.5:
+        return "try again in a moment"
+    if retry_after < 90:
+        return f"try again in {round(retry_after)} seconds"
+    minutes = round(retry_after / 60)
+    return f"try again in {minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def status_message(code: int, description: str, details: str) -> str:

@@ -17,7 +17,7 @@ from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
-from console.core.rendering import render_page, wants_partial
+from console.core.rendering import render_page, wants_partial, write_failed
 
 PER_PAGE = 50
 OPTIONS = 50  # offered as a concept's name is typed
@@ -88,7 +88,8 @@ def concept_new(request: HttpRequest, connection: Connection, app_id: str) -> Ht
                 "PostConcepts", service_pb2.PostConceptsRequest(user_app_id=ids(connection, app_id), concepts=[concept])
             )
         except ClarifaiError as e:
-            form.add_error(None, e.message)
+            search = reverse("concepts:list", args=[connection.pk, app_id]) + "?" + urlencode({"q": concept.name})
+            form.add_error(None, write_failed(e, search, f"Search for {concept.name}", refused=""))
         else:
             messages.success(request, f"Concept {concept.id} created.")
             return redirect("concepts:list", connection.pk, app_id)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from console.clarifai import ClarifaiClient
+from console.clarifai.client import STUCK_AFTER
 from console.connections.models import BUILTIN_BASE_URL, Connection
 
 _clients: dict[int, tuple[datetime, ClarifaiClient]] = {}
@@ -32,10 +33,14 @@ def client_for(connection: Connection) -> ClarifaiClient:
 
 def make_client(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> ClarifaiClient:
     deadline = settings.CONSOLE_CLARIFAI_DEADLINE
+    # A call counts as stuck well before the deadline ends it, so a hanging API is noticed early.
+    stuck_after = min(STUCK_AFTER, deadline / 3)
     if builtin:
         transport = import_string(settings.CONSOLE_BUILTIN_TRANSPORT)()
-        return ClarifaiClient(BUILTIN_BASE_URL, token, user_id, transport=transport, deadline=deadline)
-    return ClarifaiClient(base_url, token, user_id, deadline=deadline)
+        return ClarifaiClient(
+            BUILTIN_BASE_URL, token, user_id, transport=transport, deadline=deadline, stuck_after=stuck_after
+        )
+    return ClarifaiClient(base_url, token, user_id, deadline=deadline, stuck_after=stuck_after)
 
 
 def probe(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> None:

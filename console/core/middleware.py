@@ -1,5 +1,6 @@
-"""Middleware of the console's own: Server-Timing, no caching of signed-in pages, a sign-in that leaves
-HTMX as a full page, and a styled page for a method a view does not allow."""
+"""Middleware of the console's own: Server-Timing and the one time budget all of a request's Clarifai calls
+share, no caching of signed-in pages, a sign-in that leaves HTMX as a full page, and a styled page for a
+method a view does not allow."""
 
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
-from console.clarifai import timing
+from console.clarifai import budget, timing
 from console.core.views import not_allowed
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -85,3 +86,18 @@ class StyledNotAllowedMiddleware:
             styled["Allow"] = response["Allow"]
             return styled
         return response
+
+
+class UpstreamDeadlineMiddleware:
+    """All the Clarifai calls of one request end within CONSOLE_CLARIFAI_DEADLINE in all, not each.
+
+    A page that makes calls one after the other (a failed save, then the re-read to show the form
+    again) then waits at most the deadline, and a thread of the web server is never held longer.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with budget.within(settings.CONSOLE_CLARIFAI_DEADLINE):
+            return self.get_response(request)

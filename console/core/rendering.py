@@ -8,8 +8,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.safestring import SafeString
 from django_htmx.http import reswap
 
 from console.clarifai import ClarifaiError, ClarifaiStatusError, ClarifaiTimeout
@@ -52,6 +54,8 @@ def upstream_error(request: HttpRequest, error: ClarifaiError, what: str, contex
         "in_place": wants_partial(request),
     }
     response = render_page(request, "core/error.html", context, partial="error", status=status)
+    # An error is never kept: by the browser (a picture that failed once must load next time) nor by a cache.
+    patch_cache_control(response, no_store=True)
     if wants_partial(request):
         # Inside whatever the request was going to replace, so that trying again still has its target.
         reswap(response, "innerHTML")
@@ -66,3 +70,17 @@ def _list_link(context: dict[str, Any]) -> tuple[str, str] | None:
     if context.get("input_id") and context.get("app_id"):
         return "Back to the inputs", reverse("inputs:grid", args=[connection.pk, context["app_id"]])
     return "Back to the apps", reverse("apps:list", args=[connection.pk])
+
+
+def write_failed(
+    error: ClarifaiError, check_url: str, check_label: str, *, refused: str = "Nothing was saved: "
+) -> SafeString:
+    """What to tell the person whose change (a save, a create) failed, as safe HTML for a form error.
+
+    When the API answered with a failure, nothing was applied: `refused` and the reason. When the
+    outcome is unknown (no answer in time, the connection broke after sending, a garbled answer), the
+    change may have been applied: say so, and link to `check_url`, where the object as the API has it now
+    can be seen (opened beside the form, so what was typed stays).
+    """
+    context = {"error": error, "refused": refused, "check_url": check_url, "check_label": check_label}
+    return SafeString(render_to_string("core/error.html#write-failed", context).strip())

@@ -23,7 +23,7 @@ from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, int_param, page_params
-from console.core.rendering import http_status_for, render_page, wants_partial
+from console.core.rendering import http_status_for, render_page, wants_partial, write_failed
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
 from console.inputs.forms import InputEditForm, initial_rows
 
@@ -56,10 +56,8 @@ def status_filters(grid: QueryDict, counts: resources_pb2.InputCount) -> list[St
 
 
 GRID_PARAMS = ("page", "per_page", "status")
-# Served as they are; SVG is not among them, since it can carry script.
 MAX_POLLED = 256  # the largest page of inputs
 POLL_FOR_SECONDS = 600  # how long a page keeps asking about inputs still being processed
-PICTURE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/avif"}
 
 
 def _filter_total(counts: resources_pb2.InputCount, code: int | None) -> int:
@@ -237,19 +235,25 @@ def input_edit(request: HttpRequest, connection: Connection, app_id: str, input_
         try:
             response = client_for(connection).call("PatchInputs", request_)
         except ClarifaiError as e:
+            check_url = reverse("inputs:detail", args=[connection.pk, app_id, input_id])
             if wants_partial(request):
                 # The form stays as it is in the page, with what was typed; only its error slot changes.
-                return _save_failed(request, e)
-            form.add_error(None, f"Nothing was saved: {e.message}")
-            status = 502
+                return _save_failed(request, e, check_url)
+            form.add_error(None, write_failed(e, check_url, "Check the input as the API has it now"))
+            try:
+                current = _get_input(connection, app_id, input_id)
+            except ClarifaiError:
+                # No time or no answer left to show the input as it is: the form with what was typed still shows.
+                current = resources_pb2.Input(id=input_id)
+            return _detail(request, connection, app_id, current, form, status=http_status_for(e))
         else:
             messages.success(request, f"Saved. {form.created}".strip())
             return _detail(request, connection, app_id, response.inputs[0])
     return _detail(request, connection, app_id, _get_input(connection, app_id, input_id), form, status=status)
 
 
-def _save_failed(request: HttpRequest, error: ClarifaiError) -> HttpResponse:
-    context = {"save_error": f"Nothing was saved: {error.message}"}
+def _save_failed(request: HttpRequest, error: ClarifaiError, check_url: str) -> HttpResponse:
+    context = {"save_error": write_failed(error, check_url, "Check the input as the API has it now")}
     response = render(request, "inputs/detail.html#save-error", context, status=http_status_for(error))
     return reswap(retarget(response, "#edit-errors"), "innerHTML")
 
@@ -286,16 +290,15 @@ def media(request: HttpRequest, connection: Connection) -> HttpResponse:
     key = f"media:{connection.pk}:{connection.updated_at.timestamp()}:{url}"
     cached = cache.get(key)
     if cached is None:
+        # Only a complete picture comes back (its type read from its bytes, never SVG, which can carry
+        # script); anything else raises, and the decorator answers an error marked no-store: nothing is kept.
         fetched = client_for(connection).get_bytes(url, settings.CONSOLE_MEDIA_MAX_BYTES)
         cached = (fetched.content, fetched.content_type)
         if len(fetched.content) <= settings.CONSOLE_MEDIA_CACHE_ITEM_BYTES:
             cache.set(key, cached, settings.CONSOLE_MEDIA_CACHE_SECONDS)
     content, content_type = cached
-    picture = content_type.split(";")[0].strip().lower() in PICTURE_TYPES
-    response = HttpResponse(content, content_type=content_type if picture else "application/octet-stream")
-    if not picture:
-        # Whatever else an API sends is not shown in the console's origin.
-        response["Content-Disposition"] = "attachment"
+    response = HttpResponse(content, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     # Hosted pictures never change at a given address; the browser may keep them, shared caches may not.
     response["Cache-Control"] = "private, max-age=86400, immutable"
