@@ -1,5 +1,6 @@
-// Where keyboard focus goes after HTMX replaces the page's content (a boosted link, a Save): to what went
-// wrong if the new content shows an error, else to its heading, so that focus is never lost on a removed
+// Where keyboard focus goes after HTMX replaces the page's content (a boosted link, a Save): to what the new
+// content asks for (`autofocus`, such as a confirmation's button), to what went wrong if it shows an
+// error, else to its heading, so that focus is never lost on a removed
 // element and a screen reader announces the new page. Which swaps count: <body data-focus-after-swap="#content">.
 (function () {
   "use strict";
@@ -12,10 +13,11 @@
   }
 
   function focusIn(container) {
+    const wanted = container.querySelector("[autofocus]");
     const invalid = container.querySelector('[aria-invalid="true"]');
     const alert = container.querySelector('[role="alert"]:not(:empty)');
     const heading = container.querySelector("h1");
-    const target = invalid || alert || heading;
+    const target = wanted || invalid || alert || heading;
     if (!target) return;
     focusable(target).focus({ preventScroll: true });
     // The heading sits at the top of what htmx scrolls to; an error may be further down. htmx applies the

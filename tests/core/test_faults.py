@@ -97,7 +97,7 @@ def test_an_unknown_host_reads_in_words(console: Client, settings: Any) -> None:
 # --- Writes ----------------------------------------------------------------------------------------
 
 EDIT = "/c/{pk}/apps/a/inputs/in-1/edit"
-TYPED = {"concepts": "cat\ndog: 0", "metadata": '{"typed": "by hand"}'}
+TYPED = {"concept": ["cat", "dog"], "value": ["yes", "no"], "metadata": '{"typed": "by hand"}'}
 
 
 @pytest.mark.parametrize(
@@ -159,9 +159,12 @@ def test_a_full_page_save_without_an_answer_keeps_what_was_typed_within_one_dead
     assert UNKNOWN in html
     assert "Check the input as the API has it now" in html
     assert "{&quot;typed&quot;: &quot;by hand&quot;}" in html
-    assert "dog: 0" in html
-    # The page re-read the input after the save failed, within the same deadline.
-    assert [r[0] for r in server.received] == ["PATCH", "GET"]
+    assert '<input type="hidden" name="concept" value="dog">' in html
+    assert '<option value="no" selected>no</option>' in html
+    # After the save failed the page only read (the input, the concepts to offer), within the same deadline.
+    verbs = [r[0] for r in server.received]
+    assert verbs[0] == "PATCH"
+    assert set(verbs[1:]) == {"GET"}
 
 
 def test_a_concept_create_without_an_answer_offers_a_search_for_it(
