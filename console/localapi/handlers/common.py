@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from google.protobuf import json_format, struct_pb2
 
 from console.localapi import status, wire
@@ -58,7 +58,7 @@ def page_slice(page: int, per_page: int) -> slice:
     return slice(start, start + per_page)
 
 
-def paginate(queryset: QuerySet, page: int, per_page: int) -> list[Any]:
+def paginate[M: Model](queryset: QuerySet[M], page: int, per_page: int) -> list[M]:
     return list(queryset[page_slice(page, per_page)])
 
 
