@@ -125,7 +125,7 @@ def _too_deep(what: str, limit: int) -> str:
     return f"{what} is nested deeper than {limit} levels."
 
 
-def depth(value: Any) -> int:
+def depth(value: object) -> int:
     """How many objects and lists deep `value` is ({} is 1); iterative, so no depth can overflow the stack."""
     deepest = 0
     stack = [(value, 1)]
@@ -139,7 +139,7 @@ def depth(value: Any) -> int:
     return deepest
 
 
-def metadata_problem(value: Any) -> str | None:
+def metadata_problem(value: object) -> str | None:
     """Why `value` cannot be carried as a Struct (metadata) to every client, or None if it can."""
     if depth(value) > MAX_METADATA_DEPTH:
         return f"is nested deeper than {MAX_METADATA_DEPTH} levels"
@@ -169,7 +169,7 @@ def _field_by_name(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
     return field
 
 
-def _check_fields(data: Any, descriptor: Descriptor, path: str) -> None:
+def _check_fields(data: object, descriptor: Descriptor, path: str) -> None:
     """Refuse what protobuf's own parser would let through: bytes fields that are not strict base64 (it
     silently drops bad characters), and Structs (metadata) that no response could print."""
     if descriptor.full_name in _WRAPPERS:

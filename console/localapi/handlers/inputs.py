@@ -5,6 +5,7 @@ each input in the answer carries its own status. Accepted inputs are 30001 (pend
 has fetched, decoded and stored them: then 30000, or 30002 with the reason.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +65,7 @@ def _check_url(url: str) -> None:
         raise Refused(status.INPUT_INVALID_URL, str(e)) from None
 
 
-def _concept_values(concepts: Any) -> dict[str, float]:
+def _concept_values(concepts: Iterable[resources_pb2.Concept]) -> dict[str, float]:
     values = {}
     for concept in concepts:
         if not ID_PATTERN.match(concept.id):
