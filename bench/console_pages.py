@@ -128,7 +128,7 @@ def _static_storage() -> dict[str, object]:
     return {}
 
 
-def _sample(client: Client, paths: list[str], warmup: int = WARMUP, **headers: str) -> Samples:
+def _sample(client: Client, paths: list[str], warmup: int = WARMUP, headers: dict[str, str] | None = None) -> Samples:
     """GET each path in turn (the first `warmup` ones are not counted)."""
     samples = Samples()
     for run, path in enumerate(paths):
@@ -192,8 +192,8 @@ def benchmark(target: Target) -> str:
     # Full pages 2, 3... each seen once: nothing of them is cached yet (as when paging forward).
     new_pages = [f"{grid}&page={n}" for n in range(2, min(target.runs + 1, target.inputs // PER_PAGE) + 1)]
     with override_settings(**_static_storage()):
-        same = _sample(client, [grid] * (WARMUP + target.runs), **htmx)
-        new = _sample(client, new_pages, warmup=0, **htmx)
+        same = _sample(client, [grid] * (WARMUP + target.runs), headers=htmx)
+        new = _sample(client, new_pages, warmup=0, headers=htmx)
         full = _sample(client, [grid] * (WARMUP + target.runs))
         plain_overview = _sample(client, [overview] * (WARMUP + target.runs))
         slowed = _overview_slowed(client, overview)

@@ -27,6 +27,12 @@ class Case:
     time: Timing | None = None
     http: Timing | None = None
 
+    def row(self) -> list[object]:
+        assert self.time is not None, "the case has not run"
+        measured = [ms(self.time.median), ms(self.time.p90)]
+        over_http = [ms(self.http.median), ms(self.http.p90)] if self.http else []
+        return [self.name, self.returned, self.queries, *measured, f"{self.size:,}", *over_http]
+
     @property
     def query(self) -> list[tuple[str, str]]:
         return [("page", str(self.page)), ("per_page", str(self.per_page))]
@@ -53,7 +59,7 @@ def _run(target: Target, case: Case, path: str) -> None:
     case.time = measure(lambda: target.get(path, case.query), target.runs)
     if target.http_url:
         with httpx.Client(base_url=target.http_url, headers={"Authorization": target.authorization}) as client:
-            case.http = measure(lambda: client.get(path, params=case.query).raise_for_status(), target.runs)
+            case.http = measure(lambda: client.get(path, params=tuple(case.query)).raise_for_status(), target.runs)
 
 
 def _ratio(a: Timing | None, b: Timing | None) -> float:
@@ -72,11 +78,7 @@ def benchmark(target: Target) -> str:
     headers = ["request", "inputs", "queries", "median ms", "p90 ms", "bytes"] + (
         ["HTTP median ms", "HTTP p90 ms"] if http else []
     )
-    rows = [
-        [c.name, c.returned, c.queries, ms(c.time.median), ms(c.time.p90), f"{c.size:,}"]  # type: ignore[union-attr]
-        + ([ms(c.http.median), ms(c.http.p90)] if c.http else [])
-        for c in cases
-    ]
+    rows = [c.row() for c in cases]
     by_size = _ratio(thousand.time, page_1.time)
     by_depth = _ratio(deep.time, page_1.time)
     checks = [

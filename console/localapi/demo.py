@@ -358,7 +358,9 @@ def _make_shapes(
         metadata={"split": "test"},
     )
     stored = iter(pictures)
-    inputs, labels, datasets = [], [], []
+    inputs: list[Input] = []
+    labels: list[dict[str, float]] = []
+    datasets: list[list[Dataset]] = []
     for n, spec in enumerate(specs, 1):
         split = _split(rng)
         item = Input(

@@ -10,7 +10,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from clarifai_grpc.grpc.api.status.status_pb2 import BaseResponse
+from clarifai_grpc.grpc.api.status.status_pb2 import BaseResponse, Status
 from django.db import DatabaseError
 from django.utils import timezone
 from google.protobuf.message import Message
@@ -84,13 +84,10 @@ def handle(
         for name, value in params.items():
             wire.set_field_path(request, name, value)
         response = handler.func(Context(token=token, origin=origin, req_id=req_id), request)
-        if not response.status.code:
-            response.status.CopyFrom(status.make(status.SUCCESS))
+        if not status_of(response).code:
+            status_of(response).CopyFrom(status.make(status.SUCCESS))
     except ApiError as e:
-        response = response_class()
-        response.status.code = e.code
-        response.status.description = e.description
-        response.status.details = e.details
+        response = response_class(status=Status(code=e.code, description=e.description, details=e.details))
     except DatabaseError:
         log.exception("local API request %s failed in the database", req_id)
         response = response_class(status=status.make(status.INTERNAL_SERVER_ISSUE, "The database failed; try again."))
@@ -102,11 +99,17 @@ def handle(
     return _reply(response, req_id)
 
 
+def status_of(response: Message) -> Status:
+    """The `status` field every response message of the API has."""
+    found = getattr(response, "status", None)
+    assert isinstance(found, Status), f"{type(response).__name__} has no status"
+    return found
+
+
 def _reply(response: Message, req_id: str) -> Reply:
-    response.status.req_id = req_id  # type: ignore[attr-defined]  # every response message has a status
+    status_of(response).req_id = req_id
     body = json.dumps(wire.message_to_dict(response), separators=(",", ":")).encode()
-    code = response.status.code  # type: ignore[attr-defined]
-    return Reply(status.http_status(code), body, headers={"X-Clarifai-Request-ID": req_id})
+    return Reply(status.http_status(status_of(response).code), body, headers={"X-Clarifai-Request-ID": req_id})
 
 
 def authenticate(authorization: str | None) -> Token:

@@ -6,7 +6,7 @@ from console.localapi import status
 class ApiError(Exception):
     """Ends the request with `status.code` = code; `details` says what exactly was wrong."""
 
-    def __init__(self, code: int, details: str = "", description: str | None = None) -> None:
+    def __init__(self, code: status.Code, details: str = "", description: str | None = None) -> None:
         super().__init__(details or status.description(code))
         self.code = code
         self.details = details

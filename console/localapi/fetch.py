@@ -76,7 +76,9 @@ class _GuardedBackend(httpcore.SyncBackend):
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as e:
             raise httpcore.ConnectError(f"could not resolve {host}: {e.strerror}") from None
-        addresses = [info[4][0] for info in infos]
+        addresses = [address for *_, sockaddr in infos if isinstance(address := sockaddr[0], str)]  # IPv4, IPv6
+        if not addresses:
+            raise httpcore.ConnectError(f"could not resolve {host} to an IP address")
         allowed = [a for a in addresses if settings.LOCALAPI_ALLOW_PRIVATE_URLS or address_is_public(a)]
         if not allowed:
             raise _PrivateAddress(

@@ -39,7 +39,7 @@ HOSTED_PATH = re.compile(r"^/v2/hosted/(?P<size>[a-z]+)/apps/(?P<app>\d+)/inputs
 
 
 class MediaError(Exception):
-    def __init__(self, code: int, details: str) -> None:
+    def __init__(self, code: status.Code, details: str) -> None:
         super().__init__(details)
         self.code = code
         self.details = details
@@ -136,7 +136,8 @@ def put(name: str, data: bytes) -> None:
 
 def read(name: str) -> bytes:
     with default_storage.open(name, "rb") as f:
-        return f.read()
+        data: bytes = f.read()  # opened "rb": bytes, which Storage.open's type does not say
+    return data
 
 
 def delete(name: str) -> None:

@@ -78,7 +78,7 @@ def input_message(item: Input, origin: str) -> resources_pb2.Input:
         id=item.input_id,
         created_at=timestamp(item.created_at),
         modified_at=timestamp(item.modified_at),
-        status=status.make(item.status_code, item.status_details),
+        status=status.make(status.as_code(item.status_code), item.status_details),
         dataset_ids=[dataset.dataset_id for dataset in item.datasets.all()],
     )
     data = message.data

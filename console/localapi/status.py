@@ -7,6 +7,9 @@ style of the real API's `status.description` (details carry the specifics of eac
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from clarifai_grpc.grpc.api.status import status_pb2
 
+# A status code as clarifai-grpc types it: an int that the StatusCode enum names
+type Code = codes.StatusCode.ValueType
+
 SUCCESS = codes.SUCCESS
 MIXED_STATUS = codes.MIXED_STATUS
 FAILURE = codes.FAILURE
@@ -33,7 +36,7 @@ INPUT_INVALID_REQUEST = codes.INPUT_INVALID_REQUEST
 CONCEPTS_INVALID_REQUEST = codes.CONCEPTS_INVALID_REQUEST
 REQUEST_TOO_LARGE = codes.RPC_MAX_MESSAGE_SIZE_EXCEEDED
 
-DESCRIPTIONS = {
+DESCRIPTIONS: dict[int, str] = {
     SUCCESS: "Ok",
     MIXED_STATUS: "Mixed Success",
     FAILURE: "Failure",
@@ -61,7 +64,7 @@ DESCRIPTIONS = {
     REQUEST_TOO_LARGE: "Request too large",
 }
 
-_HTTP = {
+_HTTP: dict[int, int] = {
     SUCCESS: 200,
     MIXED_STATUS: 200,
     NOT_IMPLEMENTED: 501,
@@ -77,7 +80,7 @@ _HTTP = {
 
 def name(code: int) -> str:
     try:
-        return codes.StatusCode.Name(code)
+        return codes.StatusCode.Name(as_code(code))
     except ValueError:
         return str(code)
 
@@ -98,10 +101,15 @@ def http_status(code: int) -> int:
     return 400
 
 
-def make(code: int, details: str = "") -> status_pb2.Status:
+def as_code(number: int) -> Code:
+    """A number (one the database kept, say) as a status code; at run time it stays the same int."""
+    return codes.StatusCode.ValueType(number)
+
+
+def make(code: Code, details: str = "") -> status_pb2.Status:
     return status_pb2.Status(code=code, description=description(code), details=details)
 
 
-def all_codes() -> list[int]:
+def all_codes() -> list[Code]:
     """Every status code number, once (some numbers have two names)."""
     return sorted(set(codes.StatusCode.values()))

@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 FINAL = {status.INPUT_SUCCESS, status.INPUT_FAILED}
 
 
-def enqueue(task: Task, *args: Any) -> None:
-    transaction.on_commit(lambda: task.delay(*args))
+def enqueue[**P](task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
+    transaction.on_commit(lambda: task.delay(*args, **kwargs))
 
 
 @shared_task(ignore_result=True)
@@ -89,7 +89,7 @@ def _process_text(item: Input) -> None:
         item.text = data.decode("utf-8")
 
 
-def _fail(item: Input, code: int, reason: str) -> None:
+def _fail(item: Input, code: status.Code, reason: str) -> None:
     details = reason if code == status.INPUT_FAILED else f"{status.description(code)}: {reason}"
     log.info("input %s failed: %s", item.pk, details)
     Input.objects.filter(pk=item.pk).update(

@@ -49,14 +49,25 @@ class _Printer(_CustomPrinter):
     """clarifai-grpc's printer, with status codes as integers, and the fields to show when empty looked up
     once per message type rather than on every message (a page of 1000 inputs printed a third faster)."""
 
+    def __init__(self) -> None:
+        # by name rather than super(): mypy lets typed code call clarifai-grpc's unannotated code by name only
+        _CustomPrinter.__init__(
+            self,
+            including_default_value_fields=False,
+            preserving_proto_field_name=True,
+            use_integers_for_enums=False,
+            ignore_show_empty=False,
+        )
+
     def _FieldToJsonObject(self, field: FieldDescriptor, value: Any) -> Any:  # noqa: N802 (protobuf's name)
         if field.cpp_type == FieldDescriptor.CPPTYPE_ENUM and field.enum_type.full_name == STATUS_CODE_ENUM:
             return value
         return super()._FieldToJsonObject(field, value)
 
     def _RegularMessageToJsonObject(self, message: Message, js: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        js = json_format._Printer._RegularMessageToJsonObject(self, message, js)
-        for field in _shown_if_empty(message.DESCRIPTOR):
+        # protobuf's own printer, skipping clarifai-grpc's, which looks the fields up on every message
+        js = super(_CustomPrinter, self)._RegularMessageToJsonObject(message, js)
+        for field in _shown_if_empty(descriptor_of(message)):
             if field.name in js:
                 continue
             if field.message_type is not None and field.message_type.GetOptions().map_entry:
@@ -68,16 +79,19 @@ class _Printer(_CustomPrinter):
         return js
 
 
-_printer = _Printer(
-    including_default_value_fields=False,
-    preserving_proto_field_name=True,
-    use_integers_for_enums=False,
-    ignore_show_empty=False,
-)
+_printer = _Printer()
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
-    return _printer._MessageToJsonObject(message)
+    printed: dict[str, Any] = _printer._MessageToJsonObject(message)
+    return printed
+
+
+def descriptor_of(message: Message) -> Descriptor:
+    """The message's type. protobuf's stubs allow its C (upb) class too, which passes as a `Descriptor`."""
+    descriptor = message.DESCRIPTOR
+    assert isinstance(descriptor, Descriptor)
+    return descriptor
 
 
 def parse_body(body: bytes, message: Message) -> None:
@@ -98,7 +112,7 @@ def parse_body(body: bytes, message: Message) -> None:
 
 
 def parse_dict(data: dict[str, Any], message: Message) -> None:
-    _check_fields(data, message.DESCRIPTOR, "")
+    _check_fields(data, descriptor_of(message), "")
     try:
         json_format.ParseDict(data, message, ignore_unknown_fields=False)
     except json_format.ParseError as e:
@@ -111,7 +125,7 @@ def _too_deep(what: str, limit: int) -> str:
     return f"{what} is nested deeper than {limit} levels."
 
 
-def depth(value: Any) -> int:
+def depth(value: object) -> int:
     """How many objects and lists deep `value` is ({} is 1); iterative, so no depth can overflow the stack."""
     deepest = 0
     stack = [(value, 1)]
@@ -125,7 +139,7 @@ def depth(value: Any) -> int:
     return deepest
 
 
-def metadata_problem(value: Any) -> str | None:
+def metadata_problem(value: object) -> str | None:
     """Why `value` cannot be carried as a Struct (metadata) to every client, or None if it can."""
     if depth(value) > MAX_METADATA_DEPTH:
         return f"is nested deeper than {MAX_METADATA_DEPTH} levels"
@@ -148,10 +162,14 @@ def _short_parse_error(text: str) -> str:
 
 
 def _field_by_name(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
-    return descriptor.fields_by_name.get(name) or descriptor.fields_by_camelcase_name.get(name)
+    field: FieldDescriptor | None = descriptor.fields_by_name.get(name)
+    if field is None:
+        # protobuf's Descriptor has the camelCase index too; types-protobuf leaves it out
+        field = descriptor.fields_by_camelcase_name.get(name)  # type: ignore[attr-defined]
+    return field
 
 
-def _check_fields(data: Any, descriptor: Descriptor, path: str) -> None:
+def _check_fields(data: object, descriptor: Descriptor, path: str) -> None:
     """Refuse what protobuf's own parser would let through: bytes fields that are not strict base64 (it
     silently drops bad characters), and Structs (metadata) that no response could print."""
     if descriptor.full_name in _WRAPPERS:
@@ -200,7 +218,7 @@ def parse_query(pairs: list[tuple[str, str]], message: Message) -> None:
     """
     data: dict[str, Any] = {}
     for key, raw in pairs:
-        descriptor = message.DESCRIPTOR
+        descriptor = descriptor_of(message)
         target = data
         parts = key.split(".")
         field = None

@@ -1,8 +1,7 @@
 """Fixtures for the local API: a user with a token, and the official client pointed at a live server."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from clarifai_grpc.channel.clarifai_channel import ClarifaiChannel
@@ -31,8 +30,12 @@ class Caller:
         return resources_pb2.UserAppIDSet(user_id="me", app_id=app_id)
 
 
+class MakeCaller(Protocol):
+    def __call__(self, user_id: str = "alice", scopes: list[str] | None = None) -> Caller: ...
+
+
 @pytest.fixture
-def make_caller(live_server: Any) -> Callable[..., Caller]:
+def make_caller(live_server: Any) -> MakeCaller:
     def make(user_id: str = "alice", scopes: list[str] | None = None) -> Caller:
         user, _ = User.objects.get_or_create(id=user_id)
         _, secret = Token.issue(user, scopes=scopes)
@@ -45,7 +48,7 @@ def make_caller(live_server: Any) -> Callable[..., Caller]:
 
 
 @pytest.fixture
-def alice(make_caller: Callable[..., Caller]) -> Caller:
+def alice(make_caller: MakeCaller) -> Caller:
     return make_caller("alice")
 
 

@@ -37,7 +37,7 @@ INPUTS = "/v2/users/me/apps/main/inputs"
 def assert_status(response: httpx.Response, http: int, code: int, details: str = "") -> dict[str, Any]:
     assert response.status_code == http, response.text
     assert response.headers["content-type"] == "application/json"
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"]["code"] == code, body
     assert body["status"]["description"]
     assert body["status"]["req_id"]
@@ -131,7 +131,9 @@ def test_invalid_base64_is_refused_with_its_place(alice: Caller, alice_app: App)
 
 
 def post(alice: Caller, *inputs: resources_pb2.Input) -> service_pb2.MultiInputResponse:
-    return alice.call("PostInputs", service_pb2.PostInputsRequest(user_app_id=alice.app_ids("main"), inputs=inputs))
+    request = service_pb2.PostInputsRequest(user_app_id=alice.app_ids("main"), inputs=inputs)
+    response: service_pb2.MultiInputResponse = alice.call("PostInputs", request)
+    return response
 
 
 def image(**kwargs: Any) -> resources_pb2.Data:

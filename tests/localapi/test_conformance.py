@@ -1,7 +1,7 @@
 """The local API answers the official clarifai-grpc JSON client as the real API would, over real HTTP."""
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -9,18 +9,22 @@ import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2, status_pb2
 from django.test import override_settings
+from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from PIL import Image
 
 from console.localapi.models import App
 from tests.images import jpeg, png
-from tests.localapi.conftest import Caller
+from tests.localapi.conftest import Caller, MakeCaller
 from tests.servers import QuietHandler, serving
 
 SUCCESS = status_code_pb2.SUCCESS
 
 
-def struct(**values: object) -> Struct:
+type JSON = str | float | bool | Mapping[str, JSON] | Sequence[JSON] | None
+
+
+def struct(**values: JSON) -> Struct:
     s = Struct()
     s.update(values)
     return s
@@ -109,7 +113,9 @@ def test_it_patches_and_deletes_an_app_with_everything_in_it(alice: Caller, alic
 
 
 def post_inputs(alice: Caller, *inputs: resources_pb2.Input) -> service_pb2.MultiInputResponse:
-    return alice.call("PostInputs", service_pb2.PostInputsRequest(user_app_id=alice.app_ids("main"), inputs=inputs))
+    request = service_pb2.PostInputsRequest(user_app_id=alice.app_ids("main"), inputs=inputs)
+    response: service_pb2.MultiInputResponse = alice.call("PostInputs", request)
+    return response
 
 
 def test_it_posts_inputs_by_base64_with_concepts_and_metadata_and_processes_them(
@@ -150,7 +156,9 @@ def test_it_posts_inputs_by_base64_with_concepts_and_metadata_and_processes_them
     assert picture.headers["content-type"] == "image/jpeg"
     with Image.open(io.BytesIO(picture.content)) as tiny:
         assert max(tiny.size) <= 160
-        assert tiny.getpixel((5, 5))[0] > 200  # still red
+        pixel = tiny.getpixel((5, 5))
+        assert isinstance(pixel, tuple)
+        assert pixel[0] > 200  # still red
     orig = httpx.get(f"{hosted.prefix}/orig/{hosted.suffix}", headers={"Authorization": f"Key {alice.token}"})
     assert orig.content == png(300, 200, "red")
 
@@ -261,13 +269,13 @@ def test_it_patches_concepts_and_metadata_by_merge_overwrite_and_remove(alice: C
         ),
     )
 
-    def patch(action: str, **data: object) -> resources_pb2.Input:
-        response = alice.call(
+    def patch(action: str, concepts: list[resources_pb2.Concept], metadata: Struct) -> resources_pb2.Input:
+        response: service_pb2.MultiInputResponse = alice.call(
             "PatchInputs",
             service_pb2.PatchInputsRequest(
                 user_app_id=alice.app_ids("main"),
                 action=action,
-                inputs=[resources_pb2.Input(id="p", data=resources_pb2.Data(**data))],
+                inputs=[resources_pb2.Input(id="p", data=resources_pb2.Data(concepts=concepts, metadata=metadata))],
             ),
         )
         assert response.status.code == SUCCESS, response.status
@@ -278,11 +286,11 @@ def test_it_patches_concepts_and_metadata_by_merge_overwrite_and_remove(alice: C
     )
     assert {c.id: c.value for c in merged.data.concepts} == {"a": 1.0, "b": 0.0}
     assert merged.data.metadata["keep"] == 1
-    assert dict(merged.data.metadata["nested"]) == {"x": 1, "y": 3, "z": 4}
+    assert MessageToDict(merged.data.metadata)["nested"] == {"x": 1, "y": 3, "z": 4}
 
     removed = patch("remove", concepts=[resources_pb2.Concept(id="a", value=1.0)], metadata=struct(nested={"x": 1}))
     assert [c.id for c in removed.data.concepts] == ["b"]
-    assert dict(removed.data.metadata["nested"]) == {"y": 3, "z": 4}
+    assert MessageToDict(removed.data.metadata)["nested"] == {"y": 3, "z": 4}
 
     overwritten = patch("overwrite", concepts=[resources_pb2.Concept(id="c", value=1.0)], metadata=struct(only="this"))
     assert [c.id for c in overwritten.data.concepts] == ["c"]
@@ -389,8 +397,8 @@ def test_it_lists_status_codes_and_gets_the_caller(alice: Caller) -> None:
     assert user.user.id == "alice"
 
 
-def test_a_user_sees_only_their_own_apps(make_caller: object, alice: Caller, alice_app: object) -> None:
-    bob = make_caller("bob")  # type: ignore[operator]
+def test_a_user_sees_only_their_own_apps(make_caller: MakeCaller, alice: Caller, alice_app: object) -> None:
+    bob = make_caller("bob")
     listed = bob.call("ListApps", service_pb2.ListAppsRequest())
     assert list(listed.apps) == []
     got = bob.call(
@@ -403,8 +411,8 @@ def test_a_user_sees_only_their_own_apps(make_caller: object, alice: Caller, ali
     assert as_alice.status.code == status_code_pb2.CONN_INSUFFICIENT_SCOPES
 
 
-def test_a_token_limited_to_reading_cannot_write(make_caller: object, alice_app: object) -> None:
-    reader = make_caller("alice", scopes=["Inputs:Get", "Apps:Get"])  # type: ignore[operator]
+def test_a_token_limited_to_reading_cannot_write(make_caller: MakeCaller, alice_app: object) -> None:
+    reader = make_caller("alice", scopes=["Inputs:Get", "Apps:Get"])
     assert (
         reader.call("ListInputs", service_pb2.ListInputsRequest(user_app_id=reader.app_ids("main"))).status.code
         == SUCCESS

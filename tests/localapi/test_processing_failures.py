@@ -18,7 +18,9 @@ from tests.localapi.conftest import Caller
 
 def post_url(alice: Caller, url: str) -> service_pb2.MultiInputResponse:
     item = resources_pb2.Input(id="u", data=resources_pb2.Data(image=resources_pb2.Image(url=url)))
-    return alice.call("PostInputs", service_pb2.PostInputsRequest(user_app_id=alice.app_ids("main"), inputs=[item]))
+    request = service_pb2.PostInputsRequest(user_app_id=alice.app_ids("main"), inputs=[item])
+    response: service_pb2.MultiInputResponse = alice.call("PostInputs", request)
+    return response
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import io
 import json
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -13,7 +13,13 @@ from PIL import Image
 from console.localapi import demo, dispatch, media, status
 from console.localapi.models import App, Dataset, DatasetInput, Input, InputConcept, Token, User
 
-SMALL = {"shapes": 48, "notes": 12}
+
+class Sizes(TypedDict):
+    shapes: int
+    notes: int
+
+
+SMALL: Sizes = {"shapes": 48, "notes": 12}
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +60,11 @@ def colour_shares(data: bytes) -> dict[str, float]:
     with Image.open(io.BytesIO(data)) as image:
         rgb = image.convert("RGB")
         pixels = rgb.width * rgb.height
-        for count, (red, green, blue) in rgb.getcolors(maxcolors=pixels):
+        counted = rgb.getcolors(maxcolors=pixels)
+        assert counted is not None  # None only past maxcolors
+        for count, colour in counted:
+            assert isinstance(colour, tuple)  # an RGB picture's colours are (r, g, b)
+            red, green, blue = colour
             for name, (r, g, b) in demo.COLOURS.items():
                 if (red - r) ** 2 + (green - g) ** 2 + (blue - b) ** 2 < 60**2:
                     shares[name] += count / pixels

@@ -45,7 +45,8 @@ def post(alice: Caller, *inputs: tuple[str, dict[str, Any] | None]) -> service_p
     request = service_pb2.PostInputsRequest(user_app_id=alice.app_ids("main"))
     for input_id, metadata in inputs:
         add_input(request.inputs, input_id, metadata)
-    return alice.call("PostInputs", request)
+    response: service_pb2.MultiInputResponse = alice.call("PostInputs", request)
+    return response
 
 
 def test_metadata_nested_40_levels_deep_is_refused_and_nothing_is_written(alice: Caller, alice_app: App) -> None:

@@ -35,14 +35,15 @@ pytestmark = pytest.mark.worker
 def broker(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A fresh broker for this test, and eager mode off while it runs."""
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        queue, control = tmp_path / "broker" / "queue", tmp_path / "broker" / "control"
+        for folder in (queue, control):
+            folder.mkdir(parents=True, exist_ok=True)
         options = {
             **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-            "data_folder_in": str(tmp_path / "broker" / "queue"),
-            "data_folder_out": str(tmp_path / "broker" / "queue"),
-            "control_folder": str(tmp_path / "broker" / "control"),
+            "data_folder_in": str(queue),
+            "data_folder_out": str(queue),
+            "control_folder": str(control),
         }
-        for name in ("data_folder_in", "data_folder_out", "control_folder"):
-            Path(options[name]).mkdir(parents=True, exist_ok=True)
         env = {"CONSOLE_VAR_DIR": str(tmp_path)}  # the worker derives the same folders from it
     else:
         options = dict(celery_app.conf.broker_transport_options or {})
@@ -59,7 +60,8 @@ def broker(tmp_path: Path) -> Iterator[dict[str, str]]:
 def _drop_connections() -> None:
     """Forget pooled broker connections, so the next message goes to the broker configured now."""
     kombu.pools.reset()
-    celery_app._after_fork()  # what Celery itself does to start afresh in a forked child
+    # what Celery itself does to start afresh in a forked child; private, so celery-types leaves it out
+    celery_app._after_fork()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

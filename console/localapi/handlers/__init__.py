@@ -12,20 +12,23 @@ from google.protobuf.message import Message
 
 from console.localapi.context import Context
 
+# Each handler takes its own RPC's request message; the dispatcher builds that from the route.
+type HandlerFunc = Callable[[Context, Any], Message]
+
 
 @dataclass(frozen=True)
 class Handler:
-    func: Callable[[Context, Any], Message]
+    func: HandlerFunc
     scope: str | None  # None: any valid token may call it
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def rpc(
-    name: str, scope: str | None = None
-) -> Callable[[Callable[[Context, Any], Message]], Callable[[Context, Any], Message]]:
-    def register(func: Callable[[Context, Any], Message]) -> Callable[[Context, Any], Message]:
+def rpc[F: HandlerFunc](name: str, scope: str | None = None) -> Callable[[F], F]:
+    """Register the decorated function as the handler of `name`; it keeps its own signature."""
+
+    def register(func: F) -> F:
         if name in HANDLERS:
             raise RuntimeError(f"two handlers for {name}")
         HANDLERS[name] = Handler(func, scope)

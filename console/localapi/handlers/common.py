@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from google.protobuf import json_format, struct_pb2
 
 from console.localapi import status, wire
@@ -58,7 +58,7 @@ def page_slice(page: int, per_page: int) -> slice:
     return slice(start, start + per_page)
 
 
-def paginate(queryset: QuerySet, page: int, per_page: int) -> list[Any]:
+def paginate[M: Model](queryset: QuerySet[M], page: int, per_page: int) -> list[M]:
     return list(queryset[page_slice(page, per_page)])
 
 
@@ -74,14 +74,16 @@ def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     return json_format.MessageToDict(struct)
 
 
-def dict_to_struct(data: dict[str, Any], target: struct_pb2.Struct, owner: str = "") -> None:
+def dict_to_struct(data: object, target: struct_pb2.Struct, owner: str = "") -> None:
     """Stored metadata into a message. Metadata that no client could read (a row written before it was
     checked, or by hand) is left out and logged, so one row never takes a whole list down."""
     target.Clear()
     if not data:
         return
-    problem = wire.metadata_problem(data) if isinstance(data, dict) else "is not a JSON object"
-    if problem is None:
+    problem: str | None
+    if not isinstance(data, dict):
+        problem = "is not a JSON object"
+    elif (problem := wire.metadata_problem(data)) is None:
         try:
             target.update(data)
             return

@@ -2,7 +2,7 @@
 
 import re
 
-from clarifai_grpc.grpc.api import service_pb2
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.db import transaction
 
 from console.localapi import status
@@ -14,7 +14,7 @@ from console.localapi.messages import concept_message
 from console.localapi.models import App, Concept
 
 
-def _listing(concepts: list[Concept], app: App) -> list:
+def _listing(concepts: list[Concept], app: App) -> list[resources_pb2.Concept]:
     for concept in concepts:
         concept.app = app  # every row is of this app: spare a query per row
     return [concept_message(c) for c in concepts]

@@ -1,6 +1,6 @@
 """Datasets, the first part: ListDatasets, GetDataset, PostDatasets (inputs join them by dataset_ids)."""
 
-from clarifai_grpc.grpc.api import service_pb2
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.db import transaction
 
 from console.localapi import status
@@ -12,7 +12,7 @@ from console.localapi.messages import dataset_message
 from console.localapi.models import App, Dataset
 
 
-def _listing(datasets: list[Dataset], app: App) -> list:
+def _listing(datasets: list[Dataset], app: App) -> list[resources_pb2.Dataset]:
     for dataset in datasets:
         dataset.app = app
     return [dataset_message(d) for d in datasets]

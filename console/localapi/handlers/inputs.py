@@ -5,6 +5,7 @@ each input in the answer carries its own status. Accepted inputs are 30001 (pend
 has fetched, decoded and stored them: then 30000, or 30002 with the reason.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ MAX_INPUTS_PER_REQUEST = 128
 
 
 class Refused(Exception):
-    def __init__(self, code: int, details: str) -> None:
+    def __init__(self, code: status.Code, details: str) -> None:
         super().__init__(details)
         self.code = code
         self.details = details
@@ -64,7 +65,7 @@ def _check_url(url: str) -> None:
         raise Refused(status.INPUT_INVALID_URL, str(e)) from None
 
 
-def _concept_values(concepts: Any) -> dict[str, float]:
+def _concept_values(concepts: Iterable[resources_pb2.Concept]) -> dict[str, float]:
     values = {}
     for concept in concepts:
         if not ID_PATTERN.match(concept.id):
@@ -126,7 +127,7 @@ def _plan(item: resources_pb2.Input, datasets: set[str]) -> Planned:
     return plan
 
 
-def _refusal(item: resources_pb2.Input, code: int, details: str) -> resources_pb2.Input:
+def _refusal(item: resources_pb2.Input, code: status.Code, details: str) -> resources_pb2.Input:
     refused = resources_pb2.Input()
     refused.CopyFrom(item)
     refused.data.image.ClearField("base64")  # never echo megabytes back
@@ -149,9 +150,10 @@ def post_inputs(ctx: Context, request: service_pb2.PostInputsRequest) -> service
         except Refused as e:
             plans.append(e)
     _refuse_duplicates(app, plans)
-    if any(isinstance(p, Refused) for p in plans):
+    planned = [p for p in plans if isinstance(p, Planned)]
+    if len(planned) < len(plans):
         return _refused_response(request, plans)
-    created = _write(app, plans)  # type: ignore[arg-type]
+    created = _write(app, planned)
     return service_pb2.MultiInputResponse(inputs=[input_message(i, ctx.origin) for i in created])
 
 
