@@ -105,8 +105,8 @@ def fault_server() -> Iterator[FaultServer]:
                     429, b"Too many", "text/plain", {"Retry-After": "30", "X-Clarifai-Request-ID": "r429"}
                 )
             if kind == "refuse":
-                status = {"code": 11102, "description": "Invalid request", "details": "refused", "req_id": "r-refused"}
-                return self._send(400, json.dumps({"status": status}).encode(), "application/json")
+                refusal = {"code": 11102, "description": "Invalid request", "details": "refused", "req_id": "r-refused"}
+                return self._send(400, json.dumps({"status": refusal}).encode(), "application/json")
             return self._send(200, _ok(body), "application/json")
 
         def _send(self, status: int, content: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:

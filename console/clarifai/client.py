@@ -181,7 +181,7 @@ class ClarifaiClient:
         while True:
             paged = type(request)()
             paged.CopyFrom(request)
-            target = paged if "page" in fields else paged.pagination  # type: ignore[attr-defined]
+            target: Any = paged if "page" in fields else getattr(paged, "pagination")  # noqa: B009
             target.page = page
             target.per_page = per_page
             items = getattr(self.call(rpc, paged, deadline=deadline), items_field)
@@ -560,7 +560,7 @@ def in_words(error: httpx.HTTPError) -> str:
 
 
 def _req_id(response: httpx.Response) -> str:
-    return response.headers.get("x-clarifai-request-id", "")
+    return str(response.headers.get("x-clarifai-request-id", ""))
 
 
 def _content_type(response: httpx.Response) -> str:

@@ -134,7 +134,7 @@ THROTTLED = status_code_pb2.CONN_THROTTLED
 def code_name(code: int) -> str:
     """The symbolic name of a status code, such as CONN_KEY_INVALID; the number itself if it has none."""
     try:
-        return status_code_pb2.StatusCode.Name(code)
+        return status_code_pb2.StatusCode.Name(status_code_pb2.StatusCode.ValueType(code))
     except ValueError:
         return str(code)
 

@@ -29,7 +29,8 @@ def _by_id(
         return None
     try:
         request = service_pb2.GetConceptRequest(user_app_id=app_ids, concept_id=concept_id)
-        return client.call("GetConcept", request).concept
+        response: service_pb2.SingleConceptResponse = client.call("GetConcept", request)
+        return response.concept
     except ClarifaiStatusError as e:
         if e.http_status == 404 or e.code == status_code_pb2.CONN_DOES_NOT_EXIST:
             return None
@@ -79,7 +80,8 @@ def create_named(client: ClarifaiClient, app_ids: resources_pb2.UserAppIDSet, na
         concept_id = f"{base}-{n}"
     concept = resources_pb2.Concept(id=concept_id, name=name.strip())
     request = service_pb2.PostConceptsRequest(user_app_id=app_ids, concepts=[concept])
-    return client.call("PostConcepts", request).concepts[0]
+    created: service_pb2.MultiConceptResponse = client.call("PostConcepts", request)
+    return created.concepts[0]
 
 
 class Catalog:

@@ -4,7 +4,7 @@ A stored token belongs to the host and user it was saved for: changing the base 
 asks for the token again, so the stored one is never sent anywhere else.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
@@ -12,8 +12,13 @@ from console.clarifai import ClarifaiError
 from console.connections import clients
 from console.connections.models import Connection
 
+if TYPE_CHECKING:
+    ConnectionModelForm = forms.ModelForm[Connection]
+else:  # ModelForm is generic only to type checkers (django-stubs)
+    ConnectionModelForm = forms.ModelForm
 
-class ConnectionForm(forms.ModelForm):
+
+class ConnectionForm(ConnectionModelForm):
     token = forms.CharField(
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text="A personal access token (or an app API key). It is stored encrypted and never shown again.",
@@ -42,14 +47,15 @@ class ConnectionForm(forms.ModelForm):
             del self.fields["base_url"]
 
     def clean_base_url(self) -> str:
-        return self.cleaned_data["base_url"].strip().rstrip("/")
+        base_url: str = self.cleaned_data["base_url"]
+        return base_url.strip().rstrip("/")
 
     def _moves_the_token(self, data: dict[str, Any]) -> bool:
         """Whether the stored token would go to another host or user than the one it was saved for."""
         if not self.instance.pk:
             return False
         base_url = data.get("base_url", self.instance.base_url)
-        return base_url != self.instance.base_url or data.get("user_id") != self.instance.user_id
+        return bool(base_url != self.instance.base_url or data.get("user_id") != self.instance.user_id)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

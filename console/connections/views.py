@@ -20,7 +20,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     form = ConnectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         connection = form.save(commit=False)
-        connection.created_by = request.user
+        connection.created_by = request.user if request.user.is_authenticated else None
         connection.save()
         messages.success(request, f"Connection {connection.name} added.")
         return redirect("apps:list", connection.pk)

@@ -21,7 +21,7 @@ NOT_FOUND_CODES = {11101, 30102}
 
 def wants_partial(request: HttpRequest) -> bool:
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 def render_page(

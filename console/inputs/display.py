@@ -15,13 +15,17 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from clarifai_grpc.grpc.api import resources_pb2
+from clarifai_grpc.grpc.api.status import status_code_pb2
 from django.core import signing
 from django.urls import reverse
 from google.protobuf import json_format
 
 from console.connections.models import Connection
 
-PROCESSED, PENDING, FAILED, IN_PROGRESS = 30000, 30001, 30002, 30003
+PROCESSED = status_code_pb2.INPUT_DOWNLOAD_SUCCESS  # 30000
+PENDING = status_code_pb2.INPUT_DOWNLOAD_PENDING  # 30001
+FAILED = status_code_pb2.INPUT_DOWNLOAD_FAILED  # 30002
+IN_PROGRESS = status_code_pb2.INPUT_DOWNLOAD_IN_PROGRESS  # 30003
 STATUS_WORDS = {
     PROCESSED: ("Processed", "ok"),
     PENDING: ("Pending", "wait"),

@@ -61,6 +61,7 @@ POLL_FOR_SECONDS = 600  # how long a page keeps asking about inputs still being 
 
 
 def _filter_total(counts: resources_pb2.InputCount, code: int | None) -> int:
+    by_code: dict[int, int]
     by_code = {
         PROCESSED: counts.processed,
         PENDING: counts.to_process,
@@ -195,7 +196,8 @@ def _detail(
 
 def _get_input(connection: Connection, app_id: str, input_id: str) -> resources_pb2.Input:
     request = service_pb2.GetInputRequest(user_app_id=ids(connection, app_id), input_id=input_id)
-    return client_for(connection).call("GetInput", request).input
+    response: service_pb2.SingleInputResponse = client_for(connection).call("GetInput", request)
+    return response.input
 
 
 @require_GET

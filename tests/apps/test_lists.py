@@ -9,6 +9,7 @@ from django.test import Client
 
 from console.connections.models import Connection
 from console.localapi.models import Input
+from tests.markup import find
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
@@ -17,7 +18,7 @@ HX = {"HX-Request": "true"}
 def test_the_search_goes_to_the_list_and_replaces_the_url_as_typing_settles(console: Client, local: Connection) -> None:
     for query in ("", "?q=st&page=2"):
         html = console.get(f"/c/{local.pk}/apps/{query}").content.decode()
-        form = re.search(r'<form class="toolbar"[^>]*>', html, re.S).group(0)
+        form = find(r'<form class="toolbar"[^>]*>', html, re.S).group(0)
         # Its own URL, without the query: htmx would otherwise add `q` to the current URL's (q=st&q=sta...).
         assert f'action="/c/{local.pk}/apps/"' in form
         assert f'hx-get="/c/{local.pk}/apps/"' in form
@@ -38,8 +39,8 @@ def test_the_overview_links_pending_and_processing_each_to_its_filter(
     Input.objects.filter(input_id="text-002").update(status_code=30003)
     html = console.get(f"/c/{local.pk}/apps/shapes/").content.decode()
     grid = f"/c/{local.pk}/apps/shapes/inputs/"
-    pending = re.search(rf'<a href="{grid}\?status=pending">(.*?)</a>', html, re.S).group(1)
-    processing = re.search(rf'<a href="{grid}\?status=processing">(.*?)</a>', html, re.S).group(1)
+    pending = find(rf'<a href="{grid}\?status=pending">(.*?)</a>', html, re.S).group(1)
+    processing = find(rf'<a href="{grid}\?status=processing">(.*?)</a>', html, re.S).group(1)
     assert '<div class="value">2</div>' in pending and "Pending" in pending
     assert '<div class="value">1</div>' in processing and "Processing" in processing
     assert "Pending or processing" not in html

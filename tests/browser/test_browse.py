@@ -34,7 +34,8 @@ def sign_in(tab: Tab, site: Site) -> None:
 
 
 def tile_ids(page: Page) -> list[str]:
-    return page.locator(TILES).evaluate_all("tiles => tiles.map(t => t.id)")
+    ids: list[str] = page.locator(TILES).evaluate_all("tiles => tiles.map(t => t.id)")
+    return ids
 
 
 def first_thumbnail_loaded(page: Page) -> None:

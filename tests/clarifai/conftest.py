@@ -1,7 +1,7 @@
 """Fixtures for the Clarifai client: a scripted fake API on httpx.MockTransport, and a client on it."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +67,7 @@ class Harness:
 
 
 @pytest.fixture
-def make_client() -> Callable[..., Harness]:
+def make_client() -> Iterator[Callable[..., Harness]]:
     clients: list[ClarifaiClient] = []
 
     def make(*replies: Reply, **kwargs: Any) -> Harness:

@@ -1,7 +1,7 @@
 """The client end to end against the real local API: over HTTP on a live server, and in process."""
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,7 +24,7 @@ def png() -> bytes:
 
 
 @pytest.fixture
-def make_client() -> Callable[..., ClarifaiClient]:
+def make_client() -> Iterator[Callable[..., ClarifaiClient]]:
     clients: list[ClarifaiClient] = []
 
     def make(base_url: str, **kwargs: Any) -> ClarifaiClient:

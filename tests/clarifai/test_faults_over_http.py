@@ -5,9 +5,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from google.protobuf.message import Message
 
 from console.clarifai import (
     ClarifaiClient,
@@ -23,8 +25,11 @@ from tests.images import png
 from tests.servers import QuietHandler, serving
 
 APP = resources_pb2.UserAppIDSet(user_id="u", app_id="a")
-WRITE = ("PostConcepts", service_pb2.PostConceptsRequest(user_app_id=APP, concepts=[resources_pb2.Concept(id="c")]))
-READ = ("ListConcepts", service_pb2.ListConceptsRequest(user_app_id=APP))
+WRITE: tuple[str, Message] = (
+    "PostConcepts",
+    service_pb2.PostConceptsRequest(user_app_id=APP, concepts=[resources_pb2.Concept(id="c")]),
+)
+READ: tuple[str, Message] = ("ListConcepts", service_pb2.ListConceptsRequest(user_app_id=APP))
 QUICK = RetryPolicy(base_wait=0.01, max_wait=0.02)
 
 
@@ -34,20 +39,20 @@ def server() -> Iterator[FaultServer]:
         yield server
 
 
-def client(url: str, **kwargs: object) -> ClarifaiClient:
+def client(url: str, **kwargs: Any) -> ClarifaiClient:
     kwargs.setdefault("deadline", 1.0)
     kwargs.setdefault("retry", QUICK)
-    return ClarifaiClient(url, "fault-test-token-123", "u", **kwargs)  # type: ignore[arg-type]
+    return ClarifaiClient(url, "fault-test-token-123", "u", **kwargs)
 
 
-def fails(api: ClarifaiClient, **kwargs: float) -> None:
+def fails(api: ClarifaiClient, deadline: float | None = None) -> None:
     with pytest.raises(ClarifaiError):
-        api.call(*READ, **kwargs)  # type: ignore[arg-type]
+        api.call(*READ, deadline=deadline)
 
 
-def fail(client: ClarifaiClient, call: tuple[str, object]) -> ClarifaiError:
+def fail(client: ClarifaiClient, call: tuple[str, Message]) -> ClarifaiError:
     with pytest.raises(ClarifaiError) as raised:
-        client.call(*call)  # type: ignore[arg-type]
+        client.call(*call)
     return raised.value
 
 
@@ -136,7 +141,7 @@ def test_calls_inside_one_budget_share_it(server: FaultServer) -> None:
     with budget.within(0.6):
         for _ in range(3):
             with pytest.raises(ClarifaiTimeout):
-                api.call(*READ)  # type: ignore[arg-type]
+                api.call(*READ)
     assert time.monotonic() - started < 0.6 + 0.5
     assert len(server.received) == 1  # the later calls had no time left to go out
 
@@ -146,8 +151,8 @@ def test_a_write_leaves_part_of_the_budget_for_the_page(server: FaultServer) -> 
     api = client(server.url, deadline=10)
     with budget.within(1.0):
         with pytest.raises(ClarifaiTimeout):
-            api.call(*WRITE)  # type: ignore[arg-type]
-        api.call(*READ)  # type: ignore[arg-type]  # the re-read still has time
+            api.call(*WRITE)
+        api.call(*READ)  # the re-read still has time
 
 
 def test_when_a_connections_calls_are_all_stuck_another_fails_fast(server: FaultServer) -> None:
@@ -176,7 +181,7 @@ def test_a_call_waits_for_a_slot_while_the_others_are_young(server: FaultServer)
     thread.start()
     time.sleep(0.1)
     server.faults.clear()
-    api.call(*READ)  # type: ignore[arg-type]  # waited for the first call's slot, then went out
+    api.call(*READ)  # waited for the first call's slot, then went out
     thread.join()
 
 

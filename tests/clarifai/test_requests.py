@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
-from clarifai_grpc.grpc.api.status import status_pb2
+from clarifai_grpc.grpc.api.status import status_code_pb2, status_pb2
 
 from console.clarifai import ClarifaiClient
 from tests.clarifai.conftest import TOKEN, Harness, ok
@@ -51,7 +51,11 @@ def test_it_lists_inputs_with_dotted_and_repeated_keys_and_no_defaults(make_clie
     h.client.call(
         "ListInputs",
         service_pb2.ListInputsRequest(
-            user_app_id=APP, page=2, per_page=128, ids=["a", "b"], status=status_pb2.Status(code=30000)
+            user_app_id=APP,
+            page=2,
+            per_page=128,
+            ids=["a", "b"],
+            status=status_pb2.Status(code=status_code_pb2.INPUT_DOWNLOAD_SUCCESS),
         ),
     )
     assert h.api.last.url.path == "/v2/users/alice/apps/my-app/inputs"
@@ -207,7 +211,9 @@ def test_it_refuses_a_list_of_messages_in_a_query_string(make_client: Callable[.
     with pytest.raises(ValueError, match="statuses"):
         h.client.call(
             "ListAnnotations",
-            service_pb2.ListAnnotationsRequest(user_app_id=APP, statuses=[status_pb2.Status(code=24150)]),
+            service_pb2.ListAnnotationsRequest(
+                user_app_id=APP, statuses=[status_pb2.Status(code=status_code_pb2.ANNOTATION_SUCCESS)]
+            ),
         )
     assert h.api.requests == []
 

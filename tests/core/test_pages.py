@@ -2,27 +2,28 @@
 HTMX as a full page, a CSRF failure explained, and 403/404/405/500 in the console's layout."""
 
 import html
-import re
 from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.urls import path
 
 from console.connections.models import Connection
 from console.urls import urlpatterns as console_urls
+from tests.markup import find
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
 
 
-def refuses(request: object) -> None:
+def refuses(request: HttpRequest) -> HttpResponse:
     raise PermissionDenied("Only staff accounts may manage connections.")
 
 
-def breaks(request: object) -> None:
+def breaks(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug")
 
 
@@ -43,7 +44,7 @@ def test_a_picture_keeps_the_cache_control_its_view_set(
 ) -> None:
     make_app(images=1)
     grid = console.get(f"/c/{local.pk}/apps/shapes/inputs/").content.decode()
-    picture = html.unescape(re.search(r'src="(/c/[^"]+/media\?u=[^"]+)"', grid).group(1))
+    picture = html.unescape(find(r'src="(/c/[^"]+/media\?u=[^"]+)"', grid).group(1))
     response = console.get(picture)
     assert response["Content-Type"].startswith("image/")
     assert response["Cache-Control"] == "private, max-age=86400, immutable"

@@ -28,12 +28,13 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def healthy(port: int) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json() == {"status": "ok"}
+        return bool(httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json() == {"status": "ok"})
     except httpx.HTTPError:
         return False
 

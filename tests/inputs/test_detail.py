@@ -16,6 +16,7 @@ from console.localapi.models import App as LocalApp
 from console.localapi.models import Input as LocalInput
 from console.localapi.models import Token
 from console.localapi.models import User as LocalUser
+from tests.markup import find
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
@@ -27,7 +28,8 @@ def detail(local: Connection, input_id: str = "image-000", suffix: str = "") -> 
 
 def stored(api: ClarifaiClient, input_id: str = "image-000") -> resources_pb2.Input:
     request = service_pb2.GetInputRequest(user_app_id=resources_pb2.UserAppIDSet(app_id="shapes"), input_id=input_id)
-    return api.call("GetInput", request).input
+    response: service_pb2.SingleInputResponse = api.call("GetInput", request)
+    return response.input
 
 
 @pytest.fixture
@@ -145,7 +147,7 @@ def test_the_console_serves_hosted_pictures_without_showing_the_token(
     console: Client, local: Connection, shapes: str
 ) -> None:
     html = console.get(detail(local)).content.decode()
-    src = re.search(r'<img src="([^"]+)" alt="Input image-000"', html).group(1).replace("&amp;", "&")
+    src = find(r'<img src="([^"]+)" alt="Input image-000"', html).group(1).replace("&amp;", "&")
     response = console.get(src)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
@@ -158,7 +160,7 @@ def test_the_console_serves_hosted_pictures_without_showing_the_token(
 def test_the_media_view_fetches_only_urls_it_signed(console: Client, local: Connection, shapes: str) -> None:
     assert console.get(f"/c/{local.pk}/media?u=http://169.254.169.254/latest").status_code == 400
     html = console.get(detail(local)).content.decode()
-    signed = re.search(r'/media\?u=([^"]+)"', html).group(1).replace("&amp;", "&")
+    signed = find(r'/media\?u=([^"]+)"', html).group(1).replace("&amp;", "&")
     other = Connection.objects.create(name="Other", user_id="demo", token_encrypted=local.token_encrypted)
     assert console.get(f"/c/{other.pk}/media?u={signed}").status_code == 400  # signed for another connection
 
@@ -182,7 +184,7 @@ def test_an_unknown_input_shows_the_error_in_place_with_the_way_back(
 
 def test_metadata_shown_is_valid_json(console: Client, local: Connection, shapes: str) -> None:
     html = console.get(detail(local)).content.decode()
-    block = re.search(r"<pre>(.*?)</pre>", html, re.S).group(1)
+    block = find(r"<pre>(.*?)</pre>", html, re.S).group(1)
     assert json.loads(block.replace("&quot;", '"')) == {"n": 3, "nested": {"a": [1, 2]}, "split": "train"}
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 from console.clarifai import ClarifaiClient
 from console.connections.models import Connection
 from console.localapi.models import Input
+from tests.markup import find
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
@@ -102,11 +103,11 @@ def test_tiles_still_processing_are_polled_together_until_they_are_done(
     make_app(texts=3)
     Input.objects.filter(input_id__in=["text-000", "text-001"]).update(status_code=30001)
     html = console.get(grid(local, query="?page=1")).content.decode()
-    tile = re.search(r'<article class="tile" id="input-text-000"[^>]*>.*?</article>', html, re.S).group(0)
+    tile = find(r'<article class="tile" id="input-text-000"[^>]*>.*?</article>', html, re.S).group(0)
     assert "Pending" in tile
     assert "<img" not in tile
-    poller = re.search(r'<div id="poller"[^>]*>', html).group(0)
-    poll = re.search(r'hx-get="([^"]+)"', poller).group(1)
+    poller = find(r'<div id="poller"[^>]*>', html).group(0)
+    poll = find(r'hx-get="([^"]+)"', poller).group(1)
     assert poll.startswith(
         f"/c/{local.pk}/apps/shapes/inputs/poll?ids=text-001&amp;ids=text-000&amp;back=page%3D1&amp;counts=1&amp;since="
     )
@@ -120,7 +121,7 @@ def test_tiles_still_processing_are_polled_together_until_they_are_done(
     assert "Note 0" in done.group(0)
     assert "?back=page%3D1" in done.group(0)  # its link still leads back to the same grid page
     assert "input-text-001" not in answer
-    filters = re.search(r'<nav class="filters" id="filters"[^>]*hx-swap-oob="true">.*?</nav>', answer, re.S).group(0)
+    filters = find(r'<nav class="filters" id="filters"[^>]*hx-swap-oob="true">.*?</nav>', answer, re.S).group(0)
     assert 'Processed <span class="muted">2</span>' in filters
     assert 'Pending <span class="muted">1</span>' in filters
     assert 'href="?page=1&amp;status=pending"' not in filters  # a filter starts from the first page
@@ -192,7 +193,7 @@ def test_changing_the_page_size_starts_again_at_page_1_without_repeating_paramet
 ) -> None:
     make_app(texts=70)
     html = console.get(grid(local, query="?per_page=32&page=2&status=processed")).content.decode()
-    form = re.search(r'<form method="get"[^>]*>.*?</form>', html, re.S).group(0)
+    form = find(r'<form method="get"[^>]*>.*?</form>', html, re.S).group(0)
     path = grid(local)
     # An explicit URL without the query: htmx would otherwise add the form's fields to the current URL's.
     assert f'action="{path}"' in form
@@ -210,7 +211,7 @@ def test_paging_past_the_end_says_so_and_leads_to_the_last_page(
         html = console.get(grid(local, query="?per_page=32&page=5"), headers=headers).content.decode()
         assert "Page 5 is past the end: 70 inputs fill 3 pages." in html
         assert '<a href="?per_page=32&amp;page=3">Go to the last page</a>' in html
-        previous = re.search(r'<a class="button secondary" rel="prev" href="([^"]+)"', html).group(1)
+        previous = find(r'<a class="button secondary" rel="prev" href="([^"]+)"', html).group(1)
         assert previous == "?per_page=32&amp;page=3"  # not page 4, another empty one
         assert "Page 5, past the end" in html
         assert 'rel="next"' not in html
@@ -223,10 +224,10 @@ def test_polling_stops_by_itself_after_ten_minutes_and_offers_to_check_again(
 ) -> None:
     make_app(texts=2)
     Input.objects.filter(input_id="text-000").update(status_code=30003)
-    poller = re.search(r'<div id="poller"[^>]*>', console.get(grid(local)).content.decode()).group(0)
-    since = int(re.search(r"since=(\d+)", poller).group(1))
+    poller = find(r'<div id="poller"[^>]*>', console.get(grid(local)).content.decode()).group(0)
+    since = int(find(r"since=(\d+)", poller).group(1))
     assert abs(since - time.time()) < 5  # when the page was loaded
-    poll = html.unescape(re.search(r'hx-get="([^"]+)"', poller).group(1))
+    poll = html.unescape(find(r'hx-get="([^"]+)"', poller).group(1))
     still = console.get(poll, headers=HX).content.decode()
     assert f"since={since}" in still  # each poll carries the page's time on, not its own
     assert 'hx-trigger="every 2s"' in still
@@ -235,9 +236,9 @@ def test_polling_stops_by_itself_after_ten_minutes_and_offers_to_check_again(
     stopped = console.get(stale, headers=HX).content.decode()
     assert "still being processed after 10 minutes" in stopped
     assert "every 2s" not in stopped
-    again = html.unescape(re.search(r'hx-get="([^"]+)"', stopped).group(1))
+    again = html.unescape(find(r'hx-get="([^"]+)"', stopped).group(1))
     assert "ids=text-000" in again
-    assert abs(int(re.search(r"since=(\d+)", again).group(1)) - time.time()) < 5  # ten more minutes
+    assert abs(int(find(r"since=(\d+)", again).group(1)) - time.time()) < 5  # ten more minutes
     assert 'hx-trigger="every 2s"' in console.get(again, headers=HX).content.decode()
     # Without htmx (the link followed as a page) it is the grid.
     assert console.get(again)["Location"] == grid(local)

@@ -66,8 +66,8 @@ class Command(BaseCommand):
             saved.write_text(f"admin\n{password}\n")
         if saved.exists():
             username, password = saved.read_text().split()[:2]
-            user = users.filter(username=username).first()
-            if user and user.check_password(password):
+            found = users.filter(username=username).first()
+            if found is not None and found.check_password(password):
                 self.stdout.write(f"Sign in as {username} with password {password}")
                 return
         self.stdout.write("Sign in with your console account.")
