@@ -90,8 +90,11 @@ def test_home_goes_to_the_first_connection_or_explains_what_to_do(console: Clien
     assert console.get("/")["Location"] == f"/c/{local.pk}/apps/"
 
 
-def sign_in(client: Client, username: str, password: str, address: str = "10.0.0.1") -> Any:
-    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+def sign_in(client: Client, username: str, password: str, address: str = "10.0.0.1", forwarded: str = "") -> Any:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    return client.post(
+        "/accounts/login/", {"username": username, "password": password}, headers=headers, REMOTE_ADDR=address
+    )
 
 
 def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(client: Client, staff: object) -> None:
@@ -136,3 +139,26 @@ def test_signing_in_many_times_with_the_right_password_is_never_throttled(client
         assert sign_in(client, "ada", PASSWORD).status_code == 302
         client.post("/accounts/logout/")
     assert client.login(username="ada", password=PASSWORD)  # the test client's own sign-in still works
+
+
+PROXY = "10.0.0.100"
+
+
+def test_behind_a_proxy_failures_count_against_the_client_not_the_proxy(
+    client: Client, staff: object, member: object, settings: Any
+) -> None:
+    settings.TRUSTED_PROXY_HOPS = 1
+    # What the client wrote itself (left of what the proxy appended) changes nothing.
+    for name, forged in (("x1", "1.1.1.1"), ("x2", "2.2.2.2"), ("x3", ""), ("x4", "4.4.4.4"), ("x5", "5.5.5.5")):
+        sign_in(client, name, "wrong", address=PROXY, forwarded=f"{forged}, 203.0.113.7".lstrip(", "))
+    assert sign_in(client, "bob", PASSWORD, address=PROXY, forwarded="9.9.9.9, 203.0.113.7").status_code == 429
+    # Another person behind the same proxy is not locked out by them.
+    assert sign_in(client, "bob", PASSWORD, address=PROXY, forwarded="198.51.100.2").status_code == 302
+
+
+def test_without_trusted_proxies_a_forwarded_for_header_is_not_believed(
+    client: Client, staff: object, member: object
+) -> None:
+    for n in range(5):
+        sign_in(client, f"x{n}", "wrong", address="10.0.0.9", forwarded=f"198.51.100.{n}")
+    assert sign_in(client, "bob", PASSWORD, address="10.0.0.9", forwarded="198.51.100.77").status_code == 429
