@@ -226,12 +226,13 @@ AXES_LOCKOUT_CALLABLE = "console.accounts.views.locked_out"
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "console.accounts.addresses.client_address"
 
-# Celery. The default broker is kombu's filesystem transport under var/broker, which needs no
-# server; set CELERY_BROKER_URL=redis://... in production.
+# Celery. The default broker is kombu's filesystem transport under var/broker, which needs no server,
+# made safe for several processes (console/broker.py); set CELERY_BROKER_URL=redis://... in production.
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", "filesystem://", TRANSPORT_ALIASES, "a broker URL whose scheme kombu knows"
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "console.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

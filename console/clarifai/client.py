@@ -54,6 +54,9 @@ MAX_CALLS = 6
 STUCK_AFTER = 3.0
 MAX_REDIRECTS = 3
 WRITE_SHARE = 0.75  # of the request's time budget, at most, for one write
+# Another try is made only when at least this long is left after waiting for it: a try with less could not
+# usually finish, and would end the call with "no time was left" instead of the failure worth showing.
+MIN_TRY_SECONDS = 0.25
 USER_AGENT = f"clarifai-console/0.1 httpx/{httpx.__version__}"
 
 
@@ -420,7 +423,8 @@ class ClarifaiClient:
             retry=retry_if_exception(lambda e: isinstance(e, ClarifaiError) and e.retryable),
             wait=self._wait,
             stop=lambda state: (
-                state.attempt_number >= self.retry.attempts or time.monotonic() + state.upcoming_sleep >= until
+                state.attempt_number >= self.retry.attempts
+                or time.monotonic() + state.upcoming_sleep + MIN_TRY_SECONDS >= until
             ),
             sleep=self.retry.sleep,
             before_sleep=lambda state: _log_retry(rpc, state, self.retry.attempts),

@@ -2,9 +2,10 @@
 
 Each process runs in its own session (so a Ctrl-C in the terminal reaches only the supervisor, which
 decides), its output printed line by line under its name. A process that exits is started again after
-a short backoff (1, 2, 4, 8, 16 seconds); one that exits again after 5 restarts within a minute is in a
-crash loop, and everything stops. SIGINT or SIGTERM stops every process: SIGTERM, then SIGKILL for
-what is left after the grace period.
+a short backoff (1, 2, 4, 8, 16 seconds). One that exits again after 5 restarts within a minute is in a
+crash loop: when it is essential (the web server: nothing works without it) everything stops; when it
+is not (the worker), it is tried again every minute while the rest keeps serving. SIGINT or SIGTERM
+stops every process: SIGTERM, then SIGKILL for what is left after the grace period.
 """
 
 import contextlib
@@ -25,6 +26,7 @@ POLL_SECONDS = 0.2
 class Program:
     name: str
     argv: list[str]
+    essential: bool = True
     process: subprocess.Popen[bytes] | None = None
     restart_at: float | None = None
     restarts: deque[float] = field(default_factory=deque)
@@ -40,6 +42,7 @@ class Supervisor:
         backoff: float = 1.0,
         max_restarts: int = 5,
         window: float = 60.0,
+        max_backoff: float = 60.0,
     ) -> None:
         self.programs = programs
         self.out = out
@@ -47,6 +50,7 @@ class Supervisor:
         self.backoff = backoff
         self.max_restarts = max_restarts
         self.window = window
+        self.max_backoff = max_backoff
         self.width = max(len(p.name) for p in [*programs, Program("system", [])])
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -82,9 +86,14 @@ class Supervisor:
             while program.restarts and now - program.restarts[0] > self.window:
                 program.restarts.popleft()
             if len(program.restarts) >= self.max_restarts:
-                self.note(f"{program.name} exited {self.max_restarts + 1} times within {self.window:g} s; stopping")
-                return False
-            delay = self.backoff * 2 ** len(program.restarts)
+                times = f"{program.name} exited {self.max_restarts + 1} times within {self.window:g} s"
+                if program.essential:
+                    self.note(f"{times}; stopping")
+                    return False
+                program.restart_at = now + self.max_backoff
+                self.note(f"{times}; trying again every {self.max_backoff:g} s while the rest keeps serving")
+                return True
+            delay = min(self.backoff * 2 ** len(program.restarts), self.max_backoff)
             program.restart_at = now + delay
             self.note(f"{program.name} starts again in {delay:g} s")
         elif program.restart_at is not None and now >= program.restart_at:

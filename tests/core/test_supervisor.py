@@ -35,6 +35,20 @@ def test_a_process_in_a_crash_loop_stops_everything_after_a_few_restarts_with_gr
     assert "crashing | up" in output
 
 
+def test_a_process_that_is_not_essential_is_tried_again_while_the_rest_keeps_running() -> None:
+    out = io.StringIO()
+    crashing = Program("worker", python("import sys; sys.exit(3)"), essential=False)
+    steady = Program("web", python("import time; time.sleep(60)"))
+    supervisor = Supervisor([crashing, steady], out, backoff=0.05, max_restarts=2, window=30, max_backoff=0.3)
+    threading.Timer(3, supervisor.stopping.set).start()  # as SIGTERM would
+    assert supervisor.run() == 0
+    output = out.getvalue()
+    assert "worker exited 3 times within 30 s; trying again every 0.3 s while the rest keeps serving" in output
+    assert output.count("worker started") >= 5
+    assert output.count("web started") == 1
+    assert "stopping" not in output
+
+
 def test_restarts_long_ago_do_not_count_towards_a_crash_loop() -> None:
     out = io.StringIO()
     # Exits after a short run, more often than max_restarts, but never twice within the window.

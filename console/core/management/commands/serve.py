@@ -39,5 +39,5 @@ class Command(BaseCommand):
         ]
         self.stdout.write(f"Console at http://{bind}/ (Ctrl-C stops the web server and the worker)")
         self.stdout.flush()
-        supervisor = Supervisor([Program("web", web), Program("worker", worker)], out=sys.stdout)
+        supervisor = Supervisor([Program("web", web), Program("worker", worker, essential=False)], out=sys.stdout)
         sys.exit(supervisor.run())
