@@ -22,13 +22,13 @@ from datetime import UTC
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2
-from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, JSONField, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from google.protobuf.message import Message
 
+from console.localapi import status
 from console.localapi.errors import ApiError
 from console.localapi.handlers.common import struct_to_dict
 from console.localapi.models import App, DatasetInput, Input, InputConcept
@@ -37,7 +37,7 @@ INPUT_TYPES = {"image": Input.IMAGE, "text": Input.TEXT, "video": None, "audio":
 
 
 def invalid_search(details: str) -> ApiError:
-    return ApiError(codes.SEARCH_INVALID_REQUEST, details=details)
+    return ApiError(status.SEARCH_INVALID_REQUEST, details=details)
 
 
 def _only(message: Message, allowed: set[str], path: str) -> None:

@@ -36,4 +36,4 @@ def rpc(
 
 def load_all() -> None:
     """Import every handler module so that it registers itself."""
-    from console.localapi.handlers import apps, concepts, datasets, inputs, searches, users  # noqa: F401
+    from console.localapi.handlers import apps, bulk, concepts, datasets, inputs, searches, users  # noqa: F401
