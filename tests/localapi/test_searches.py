@@ -84,6 +84,8 @@ def metadata(**values: Any) -> r.Filter:
 
 def test_an_empty_search_lists_every_input_newest_first(alice: Caller, inputs: None) -> None:
     assert search(alice) == ["e", "d", "c", "b", "a"]
+    nothing = alice.call("PostInputsSearches", service_pb2.PostInputsSearchesRequest(user_app_id=alice.app_ids("main")))
+    assert [hit.input.id for hit in nothing.hits] == ["e", "d", "c", "b", "a"]
     assert search(alice, r.Filter()) == ["e", "d", "c", "b", "a"]
 
 
@@ -238,7 +240,7 @@ def query_body(*filters: Any) -> dict[str, Any]:
             "ranks",
         ),
         ({"searches": [{"id": "saved"}]}, codes.SEARCH_INVALID_REQUEST, "search.id"),
-        ({"searches": []}, codes.SEARCH_INVALID_REQUEST, "exactly one search"),
+        ({"searches": [{}, {}]}, codes.SEARCH_INVALID_REQUEST, "at most one search"),
         ({"searches": [{"query": {"ands": [{"input": {"id": "a"}}]}}]}, codes.SEARCH_INVALID_REQUEST, "query.ands"),
         (query_body({"nonsense": 1}), codes.CONN_BAD_REQUEST_FORMAT, "nonsense"),
     ],

@@ -16,9 +16,10 @@ from console.localapi.query import invalid_search, search_inputs
 
 
 def _one_search(searches: list[resources_pb2.Search]) -> resources_pb2.Search:
-    if len(searches) != 1:
-        raise invalid_search(f"Give exactly one search in searches, not {len(searches)}.")
-    return searches[0]
+    """The one search a request may carry; none is a search without filters (every input)."""
+    if len(searches) > 1:
+        raise invalid_search(f"Give at most one search in searches, not {len(searches)}: combine their filters.")
+    return searches[0] if searches else resources_pb2.Search()
 
 
 def _answer(
