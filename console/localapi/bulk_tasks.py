@@ -38,6 +38,10 @@ ENDED = {status.BULK_SUCCESS, status.BULK_FAILED, status.BULK_CANCELLED, status.
 UNFINISHED = [status.BULK_PENDING, status.BULK_IN_PROGRESS]
 
 
+class Stop(Exception):
+    """The operation cannot go on (what it needs was deleted meanwhile): it fails with this reason."""
+
+
 def stored_message(data: dict[str, Any], message: Any) -> Any:
     return json_format.ParseDict(data, message)
 
@@ -52,6 +56,11 @@ def run_bulk_operation(bulk_pk: int) -> None:
     try:
         while _run_next_chunk(bulk):
             pass
+    except Stop as e:
+        BulkOperation.objects.filter(pk=bulk.pk, status_code__in=UNFINISHED).update(
+            status_code=status.BULK_FAILED, status_details=f"{e} The operation stopped.", modified_at=timezone.now()
+        )
+        return
     except Exception as e:
         log.exception("bulk operation %s failed", bulk.pk)
         BulkOperation.objects.filter(pk=bulk.pk, status_code__in=UNFINISHED).update(
@@ -134,7 +143,9 @@ def _finish(bulk: BulkOperation) -> None:
 def _apply(bulk: BulkOperation, pks: list[int]) -> tuple[int, str]:
     """Change the inputs of a chunk that still exist; how many there were and the id of the last one."""
     operation = stored_message(bulk.operation, resources_pb2.Operation())
-    items = list(Input.objects.filter(pk__in=pks, app=bulk.app).order_by("id"))
+    # Locked until the chunk commits: an input deleted meanwhile is either gone here (skipped) or waits
+    # for this chunk; never a link written to an input that a concurrent delete has just removed.
+    items = list(Input.objects.select_for_update().filter(pk__in=pks, app=bulk.app).order_by("id"))
     if not items:
         return 0, ""
     now = timezone.now()
@@ -165,7 +176,10 @@ def _apply(bulk: BulkOperation, pks: list[int]) -> tuple[int, str]:
             item.modified_at = now
         Input.objects.bulk_update(items, ["metadata", "modified_at"])
     elif kind in ("add_to_dataset", "delete_from_dataset"):
-        dataset = Dataset.objects.get(app=bulk.app, dataset_id=getattr(operation, kind).dataset_id)
+        dataset_id = getattr(operation, kind).dataset_id
+        dataset = Dataset.objects.filter(app=bulk.app, dataset_id=dataset_id).first()
+        if dataset is None:
+            raise Stop(f"Dataset {dataset_id!r} no longer exists.")
         if kind == "add_to_dataset":
             DatasetInput.objects.bulk_create(
                 [DatasetInput(dataset=dataset, input=item) for item in items], ignore_conflicts=True
