@@ -1,5 +1,6 @@
 """PostInputsSearches through the official clarifai-grpc JSON client, against the live local API."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -9,9 +10,16 @@ from clarifai_grpc.grpc.api import service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from clarifai_grpc.grpc.api.status import status_pb2
 from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from console.localapi.models import App, Input
 from tests.localapi.conftest import Caller
+
+
+def timestamp(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
 
 
 def struct(values: dict[str, Any]) -> Struct:
@@ -137,6 +145,18 @@ def test_it_filters_by_status_type_and_id(alice: Caller, inputs: None) -> None:
     assert search(alice, r.Filter(input=r.Input(data=r.Data(text=r.Text())))) == ["d", "c", "b", "a"]
     assert search(alice, r.Filter(input=r.Input(data=r.Data(video=r.Video())))) == []
     assert search(alice, r.Filter(input=r.Input(id="c"))) == ["c"]
+
+
+def test_it_filters_by_the_time_of_the_last_change(alice: Caller, inputs: None) -> None:
+    Input.objects.filter(input_id="b").update(modified_at=datetime(2020, 1, 1, tzinfo=UTC))
+    until_2021 = r.TimeRange(end_time=timestamp(datetime(2021, 1, 1, tzinfo=UTC)))
+    assert search(alice, r.Filter(last_updated_time_range=until_2021)) == ["b"]
+    since_2021 = r.TimeRange(start_time=timestamp(datetime(2021, 1, 1, tzinfo=UTC)))
+    assert search(alice, r.Filter(last_updated_time_range=since_2021)) == ["e", "d", "c", "a"]
+
+
+def test_it_filters_by_the_input_id_of_an_annotation(alice: Caller, inputs: None) -> None:
+    assert search(alice, r.Filter(annotation=r.Annotation(input_id="b"))) == ["b"]
 
 
 def test_every_filter_combines_with_and_and_negate_inverts_one(alice: Caller, inputs: None) -> None:
