@@ -8,6 +8,9 @@ too (a concept merged, a key removed, a dataset link made once), so even a messa
 changes nothing twice. Cancelling stops the operation before its next chunk.
 """
 
+import bisect
+import hashlib
+import itertools
 import logging
 from typing import Any
 
@@ -186,11 +189,29 @@ def _apply(bulk: BulkOperation, pks: list[int]) -> tuple[int, str]:
             )
         else:
             DatasetInput.objects.filter(dataset=dataset, input__in=items).delete()
+    elif kind == "split_into_datasets":
+        _split(bulk, operation.split_into_datasets, items)
     else:
         raise ValueError(f"bulk operation {bulk.pk} has an operation no worker knows: {kind}")
     if kind not in ("add_metadata", "delete_metadata"):
         Input.objects.filter(pk__in=[i.pk for i in items]).update(modified_at=now)
     return len(items), items[-1].input_id
+
+
+def _split(bulk: BulkOperation, split: resources_pb2.SplitIntoDatasets, items: list[Input]) -> None:
+    """Put each input in one of the datasets, with the chances given. The draw is a hash of the operation
+    and the input, so it is random across inputs yet the same whenever a chunk is run again."""
+    ids = [part.dataset.id for part in split.dataset_splits]
+    datasets = {d.dataset_id: d for d in Dataset.objects.filter(app=bulk.app, dataset_id__in=ids)}
+    if len(datasets) != len(set(ids)):
+        raise Stop(f"Dataset {', '.join(sorted(set(ids) - datasets.keys()))} no longer exists.")
+    bounds = list(itertools.accumulate(part.percentage for part in split.dataset_splits))
+    links = []
+    for item in items:
+        digest = hashlib.sha256(f"{bulk.app_id}/{bulk.operation_id}/{item.input_id}".encode()).digest()
+        draw = int.from_bytes(digest[:8]) % 100
+        links.append(DatasetInput(dataset=datasets[ids[bisect.bisect_right(bounds, draw)]], input=item))
+    DatasetInput.objects.bulk_create(links, ignore_conflicts=True)
 
 
 def ensure_concepts(bulk: BulkOperation, concept_ids: list[str]) -> dict[str, Concept]:

@@ -149,6 +149,30 @@ def test_it_adds_to_and_removes_from_a_dataset_given_as_the_source(alice: Caller
     assert list(read(alice, "b").dataset_ids) == ["train", "gold"]
 
 
+def test_it_splits_inputs_into_datasets_by_percentage(alice: Caller, inputs: None, alice_app: App) -> None:
+    Input.objects.bulk_create(Input(app=alice_app, input_id=f"n{n}", kind=Input.TEXT) for n in range(400))
+    alice.call(
+        "PostDatasets",
+        service_pb2.PostDatasetsRequest(
+            user_app_id=alice.app_ids("main"), datasets=[r.Dataset(id="fit"), r.Dataset(id="check")]
+        ),
+    )
+    split = r.SplitIntoDatasets(
+        dataset_splits=[
+            r.DatasetSplit(dataset=r.Dataset(id="fit"), percentage=75),
+            r.DatasetSplit(dataset=r.Dataset(id="check"), percentage=25),
+        ],
+        method=r.SplitIntoDatasets.RANDOM_PERCENTAGE_SPLIT,
+    )
+    done = post(alice, search=r.Search(query=r.Query()), operation=r.Operation(split_into_datasets=split))
+    assert done.status.code == codes.BULK_OPERATION_SUCCESS
+    assert done.progress.processed == 403
+    fit = Input.objects.filter(datasets__dataset_id="fit").count()
+    check = Input.objects.filter(datasets__dataset_id="check").count()
+    assert fit + check == 403
+    assert 250 < fit < 350
+
+
 def test_an_operation_on_zero_matches_succeeds_with_nothing_done(alice: Caller, inputs: None) -> None:
     search = r.Search(
         query=r.Query(
@@ -287,6 +311,22 @@ ADD = {"add_concepts": {"concepts": [{"id": "x", "value": 1}]}}
             {"input_ids": {"input_ids": ["a"]}, "operation": {"add_metadata": {"metadata": "split"}}},
             codes.CONN_BAD_REQUEST_FORMAT,
             "metadata",
+        ),
+        (
+            {
+                "input_ids": {"input_ids": ["a"]},
+                "operation": {
+                    "split_into_datasets": {
+                        "dataset_splits": [
+                            {"dataset": {"id": "train"}, "percentage": 60},
+                            {"dataset": {"id": "other"}, "percentage": 30},
+                        ],
+                        "method": "RANDOM_PERCENTAGE_SPLIT",
+                    }
+                },
+            },
+            codes.BULK_OPERATION_INVALID_REQUEST,
+            "add up to 100",
         ),
     ],
 )

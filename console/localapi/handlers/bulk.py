@@ -33,6 +33,7 @@ SUPPORTED = (
     "delete_metadata",
     "add_to_dataset",
     "delete_from_dataset",
+    "split_into_datasets",
 )
 
 
@@ -86,8 +87,24 @@ def _check_operation(app: App, operation: resources_pb2.Operation, where: str) -
     elif kind in ("add_metadata", "delete_metadata"):
         if not struct_to_dict(part.metadata):
             raise _refuse(f"{where}: {kind}.metadata is empty.")
+    elif kind == "split_into_datasets":
+        _check_split(app, part, where)
     elif not app.datasets.filter(dataset_id=part.dataset_id).exists():
         raise not_found(f"{where}: dataset {part.dataset_id!r}")
+
+
+def _check_split(app: App, split: resources_pb2.SplitIntoDatasets, where: str) -> None:
+    if split.method != resources_pb2.SplitIntoDatasets.RANDOM_PERCENTAGE_SPLIT:
+        raise _refuse(f"{where}: split_into_datasets.method must be RANDOM_PERCENTAGE_SPLIT.")
+    ids = [part.dataset.id for part in split.dataset_splits]
+    if len(ids) < 2 or len(set(ids)) != len(ids):
+        raise _refuse(f"{where}: split_into_datasets needs two or more different datasets.")
+    shares = [part.percentage for part in split.dataset_splits]
+    if any(not 0 < share <= 100 for share in shares) or sum(shares) != 100:
+        raise _refuse(f"{where}: the datasets' percentages must each be 1 to 100 and add up to 100, not {shares}.")
+    missing = set(ids) - set(app.datasets.filter(dataset_id__in=ids).values_list("dataset_id", flat=True))
+    if missing:
+        raise not_found(f"{where}: dataset {', '.join(sorted(missing))}")
 
 
 @rpc("PostBulkOperations", scope="Inputs:Patch")
