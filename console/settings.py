@@ -295,6 +295,8 @@ LOCALAPI_MAX_REQUEST_BYTES = env_int(
 # starts and then every LOCALAPI_REQUEUE_EVERY seconds (0: only when it starts).
 LOCALAPI_REQUEUE_AFTER = env_int("LOCALAPI_REQUEUE_AFTER", 60, minimum=0)
 LOCALAPI_REQUEUE_EVERY = env_int("LOCALAPI_REQUEUE_EVERY", 30, minimum=0)
+# Inputs a bulk operation changes per transaction.
+LOCALAPI_BULK_CHUNK_SIZE = env_int("LOCALAPI_BULK_CHUNK_SIZE", 500, minimum=1)
 
 # What `manage.py serve` (the end of `make run`) starts: gunicorn on SERVE_HOST:SERVE_PORT, and a Celery worker.
 SERVE_HOST = env_str("HOST", "127.0.0.1")

@@ -177,3 +177,53 @@ class DatasetInput(models.Model):
 
     def __str__(self) -> str:
         return f"{self.input_id} in {self.dataset_id}"
+
+
+class BulkOperation(models.Model):
+    """A change to many inputs (PostBulkOperations), done by workers over a snapshot of input ids.
+
+    `source` and `operation` are the request's input source and Operation as JSON (clarifai-grpc's field
+    names). A worker takes the snapshot once (`total` is then set) as numbered chunks; progress is read
+    from the chunks that are done, never from a counter a re-run could bump twice.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="bulk_operations")
+    operation_id = models.CharField(max_length=ID_MAX)
+    created_by = models.CharField(max_length=ID_MAX)
+    source = models.JSONField()
+    operation = models.JSONField()
+    status_code = models.PositiveIntegerField(default=status.BULK_PENDING)
+    status_details = models.TextField(blank=True)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    missing = models.PositiveIntegerField(default=0)  # ids given that no input had when the snapshot was taken
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "operation_id"], name="bulk_operation_id_unique_per_app")]
+        indexes = [models.Index(fields=["app", "-id"], name="bulk_operation_app_newest")]
+
+    def __str__(self) -> str:
+        return self.operation_id
+
+
+class BulkChunk(models.Model):
+    """Some of a bulk operation's inputs (primary keys), changed in one transaction that also marks it done,
+    so a chunk is applied once or not at all: a worker that dies half way leaves it to the next one."""
+
+    bulk_operation = models.ForeignKey(BulkOperation, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    input_pks = models.JSONField()
+    done = models.BooleanField(default=False)
+    changed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # inputs deleted before their chunk ran
+    last_input_id = models.CharField(max_length=ID_MAX, blank=True)
+    # Committed with the change: 1 for every done chunk, or a change was applied twice.
+    applied = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bulk_operation", "number"], name="bulk_chunk_number_unique")]
+        indexes = [models.Index(fields=["bulk_operation", "done", "number"], name="bulk_chunk_next")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.number} of {self.bulk_operation_id}"

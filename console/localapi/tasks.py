@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from console.localapi import media, status
+from console.localapi import bulk_tasks, media, status
 from console.localapi.fetch import FetchError, fetch
 from console.localapi.models import App, Input
 
@@ -126,9 +126,12 @@ def resume_unfinished_work(older_than_seconds: int) -> int:
     App.objects.filter(pk__in=apps).update(modified_at=now)
     for pk in apps:
         purge_app.delay(pk)
-    if inputs or apps:
-        log.info("queued again: %d unfinished inputs, %d apps to purge", len(inputs), len(apps))
-    return len(inputs) + len(apps)
+    bulk = bulk_tasks.requeue_stalled(cutoff, now)
+    if inputs or apps or bulk:
+        log.info(
+            "queued again: %d unfinished inputs, %d apps to purge, %d bulk operations", len(inputs), len(apps), bulk
+        )
+    return len(inputs) + len(apps) + bulk
 
 
 @worker_ready.connect
