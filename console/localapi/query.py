@@ -104,7 +104,7 @@ def _input_alternatives(app: App, given: resources_pb2.Input, path: str) -> Q:
     if given.id:
         alternatives.append(Q(input_id=given.id))
     for name in ("image", "text", "video", "audio"):
-        if given.data.HasField(name):  # type: ignore[arg-type]
+        if given.data.HasField(name):
             media = getattr(given.data, name)
             if media.ListFields():
                 raise invalid_search(
@@ -188,7 +188,7 @@ def _json_path(keys: list[str]) -> str:
     return "$" + "".join("." + json.dumps(key) for key in keys)
 
 
-def _sql(sql: str, *params: Any) -> ExpressionWrapper:
+def _sql(sql: str, *params: Any) -> "ExpressionWrapper[RawSQL]":
     """A condition in SQLite's JSON functions; every value goes in as a parameter, the column by its name."""
     return ExpressionWrapper(
         RawSQL(sql.replace("metadata", _column()), params),  # noqa: S611 (values are parameters)
@@ -207,7 +207,7 @@ _LIST_HAS_TEXT = _LIST_HAS + "type = 'text' AND value = %s)"
 _LIST_HAS_NUMBER = _LIST_HAS + "type IN ('integer', 'real') AND value = %s)"
 
 
-def _list_has(keys: list[str], element: Any) -> ExpressionWrapper:
+def _list_has(keys: list[str], element: Any) -> "ExpressionWrapper[RawSQL]":
     path = _json_path(keys)
     if element is None or isinstance(element, bool):
         return _sql(_LIST_HAS_TYPE, path, json.dumps(element))  # the type is 'null', 'true' or 'false'

@@ -66,7 +66,8 @@ def get(alice: Caller, operation_id: str) -> r.BulkOperation:
         "GetBulkOperation", service_pb2.GetBulkOperationRequest(user_app_id=alice.app_ids("main"), id=operation_id)
     )
     assert response.status.code == codes.SUCCESS, response.status
-    return response.bulk_operation
+    operation: r.BulkOperation = response.bulk_operation
+    return operation
 
 
 def ids(*names: str) -> r.InputIDs:
@@ -74,9 +75,10 @@ def ids(*names: str) -> r.InputIDs:
 
 
 def read(alice: Caller, input_id: str) -> r.Input:
-    return alice.call(
+    found: r.Input = alice.call(
         "GetInput", service_pb2.GetInputRequest(user_app_id=alice.app_ids("main"), input_id=input_id)
     ).input
+    return found
 
 
 def labels(alice: Caller, input_id: str) -> dict[str, float]:

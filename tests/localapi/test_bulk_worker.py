@@ -49,9 +49,10 @@ def tag_everything(alice: Caller, operation_id: str, **tags: str) -> None:
 
 
 def get(alice: Caller, operation_id: str) -> r.BulkOperation:
-    return alice.call(
+    operation: r.BulkOperation = alice.call(
         "GetBulkOperation", service_pb2.GetBulkOperationRequest(user_app_id=alice.app_ids("main"), id=operation_id)
     ).bulk_operation
+    return operation
 
 
 def processed(alice: Caller, operation_id: str) -> int:

@@ -83,7 +83,8 @@ def search(alice: Caller, *filters: r.Filter, page: int = 0, per_page: int = 0) 
 
 
 def concepts(*given: tuple[str, float], by: str = "id") -> r.Filter:
-    return r.Filter(annotation=r.Annotation(data=r.Data(concepts=[r.Concept(**{by: c, "value": v}) for c, v in given])))
+    listed = [r.Concept(id=c, value=v) if by == "id" else r.Concept(name=c, value=v) for c, v in given]
+    return r.Filter(annotation=r.Annotation(data=r.Data(concepts=listed)))
 
 
 def metadata(**values: Any) -> r.Filter:

@@ -21,7 +21,7 @@ from console.localapi import bulk_tasks, status, tasks
 from console.localapi.context import Context
 from console.localapi.errors import ApiError, invalid, not_found
 from console.localapi.handlers import rpc
-from console.localapi.handlers.common import ID_PATTERN, check_id, get_app, paginate, struct_to_dict
+from console.localapi.handlers.common import ID_PATTERN, check_id, get_app, page_slice, struct_to_dict
 from console.localapi.messages import timestamp
 from console.localapi.models import App, BulkChunk, BulkOperation, Input
 from console.localapi.query import search_inputs
@@ -169,7 +169,7 @@ def _message(app: App, row: BulkOperation, last_input_id: str) -> resources_pb2.
         id=row.operation_id,
         app_id=app.app_id,
         created_by=row.created_by,
-        status=status.make(row.status_code, row.status_details),
+        status=status.make(status.as_code(row.status_code), row.status_details),
         progress=resources_pb2.Progress(processed=row.processed, last_processed_id=last_input_id),  # type: ignore[attr-defined]
         created_at=timestamp(row.created_at),
         last_modified_at=timestamp(row.modified_at),
@@ -207,7 +207,8 @@ def list_bulk_operations(
     ctx: Context, request: service_pb2.ListBulkOperationsRequest
 ) -> service_pb2.MultiBulkOperationsResponse:
     app = get_app(ctx, request.user_app_id)
-    page = paginate(app.bulk_operations.order_by("-id").values_list("pk", flat=True), request.page, request.per_page)
+    pks = app.bulk_operations.order_by("-id").values_list("pk", flat=True)
+    page = list(pks[page_slice(request.page, request.per_page)])
     return service_pb2.MultiBulkOperationsResponse(bulk_operation=_messages(app, page))
 
 
