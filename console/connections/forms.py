@@ -21,7 +21,7 @@ class ConnectionForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = ["name", "base_url", "user_id"]
+        fields = ["name", "base_url", "user_id", "rate_limit"]
         labels = {"base_url": "Base URL"}
         help_texts = {
             "base_url": "https://api.clarifai.com for Clarifai, or the address of a compatible API.",
@@ -38,8 +38,9 @@ class ConnectionForm(forms.ModelForm):
                 "Changing the base URL or the user id needs the token again."
             )
         if self.instance.builtin:
-            # The built-in connection always reaches the local API in-process.
+            # The built-in connection always reaches the local API in-process, and is never rate limited.
             del self.fields["base_url"]
+            del self.fields["rate_limit"]
 
     def clean_base_url(self) -> str:
         return self.cleaned_data["base_url"].strip().rstrip("/")
