@@ -19,7 +19,12 @@ FAILURES_SHOWN = 200
 
 
 def _list_page(request: HttpRequest, connection: Connection, form: StartJobForm, status: int = 200) -> HttpResponse:
-    jobs = list(connection.jobs.select_related("started_by")[:PER_PAGE])
+    jobs = list(
+        Job.with_progress()
+        .filter(connection=connection)
+        .select_related("started_by")
+        .order_by("-created_at", "-pk")[:PER_PAGE]
+    )
     rows = [(job, job.progress()) for job in jobs]
     context = {
         "connection": connection,
