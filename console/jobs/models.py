@@ -153,6 +153,7 @@ class JobChunk(models.Model):
     state = models.CharField(max_length=10, choices=STATES, default=PENDING)
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)  # host:pid of the worker that took it last
     # Not to be claimed before this time (set when the API asked to slow down, or after a transient failure).
     not_before = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -7,7 +7,9 @@ transaction. A chunk held past JOBS_CHUNK_LEASE by a worker that died is claimab
 """
 
 import logging
+import os
 import random
+import socket
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -121,6 +123,10 @@ def _queue(job_id: int) -> None:
 # --- Advancing a job -------------------------------------------------------------------------------
 
 
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
 def lease() -> timedelta:
     return timedelta(seconds=settings.JOBS_CHUNK_LEASE)
 
@@ -139,7 +145,8 @@ def claim_chunk(job_id: int) -> JobChunk | None:
             if chunk is None:
                 return None
             chunk.state, chunk.claimed_at, chunk.attempts = JobChunk.RUNNING, now, chunk.attempts + 1
-            chunk.save(update_fields=["state", "claimed_at", "attempts"])
+            chunk.claimed_by = _worker_name()  # at claim time: a forked worker has its own pid
+            chunk.save(update_fields=["state", "claimed_at", "claimed_by", "attempts"])
             return chunk
     # Without SKIP LOCKED (SQLite): a compare-and-set; if another worker took the chunk first, try the next.
     for _ in range(20):
@@ -153,7 +160,7 @@ def claim_chunk(job_id: int) -> JobChunk | None:
             return None
         pk, attempts = candidate
         taken = JobChunk.objects.filter(JobChunk.claimable(now, lease()), pk=pk, attempts=attempts).update(
-            state=JobChunk.RUNNING, claimed_at=now, attempts=attempts + 1
+            state=JobChunk.RUNNING, claimed_at=now, claimed_by=_worker_name(), attempts=attempts + 1
         )
         if taken:
             return JobChunk.objects.get(pk=pk)

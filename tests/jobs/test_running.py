@@ -217,3 +217,19 @@ def test_the_api_answers_patch_inputs_for_a_missing_input_by_refusing_the_batch(
             ),
         )
     assert caught.value.code == codes.CONN_DOES_NOT_EXIST
+
+
+@override_settings(JOBS_CHUNK_SIZE=1)
+def test_every_call_of_a_job_waits_for_the_connections_rate_limit(
+    remote: Callable[..., Connection], staff: User
+) -> None:
+    import time
+
+    with fault_server() as server:
+        job = start_job(staff, remote(server.url, rate_limit=4), "app", Job.ADD_CONCEPTS, STAR, list("abcdefgh"))
+        started = time.monotonic()
+        job = run(job)
+        took = time.monotonic() - started
+    assert job.state == Job.DONE and len(server.writes()) == 8
+    # 8 calls at 4 a second, 4 of them at once: the last 4 wait a quarter of a second each.
+    assert took >= 0.9

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ import httpx
 import kombu.pools
 import pytest
 from django.conf import settings
+from django.test import override_settings
 
 from console.celery import app as celery_app
 from console.connections.models import Connection
@@ -119,10 +121,12 @@ def start_worker(broker: dict[str, str], tmp_path: Path) -> Iterator[Callable[..
 
 class CountingProxy:
     """Forwards every request to the local API, counting the inputs of each PatchInputs; holds the
-    HELD-th one until `release` is set."""
+    `hold`-th one until `release` is set, and answers each one `latency` seconds late."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, hold: int | None = HELD, latency: float = 0.0) -> None:
         self.upstream = upstream
+        self.hold = hold
+        self.latency = latency
         self.sent: Counter[str] = Counter()
         self.patches = 0
         self.held = threading.Event()
@@ -140,12 +144,13 @@ class CountingProxy:
                     ids = [i["id"] for i in json.loads(body)["inputs"]]
                     with proxy.lock:
                         proxy.patches += 1
-                        hold = proxy.patches == HELD
+                        hold = proxy.patches == proxy.hold
                         proxy.sent.update(ids)
                     if hold:
                         proxy.held_ids = ids
                         proxy.held.set()
                         proxy.release.wait(60)
+                    time.sleep(proxy.latency)
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
                 answer = httpx.request(self.command, proxy.upstream + self.path, content=body, headers=headers)
                 try:
@@ -213,3 +218,27 @@ def test_a_worker_killed_mid_chunk_leaves_a_job_another_worker_finishes_changing
     assert {i for i, n in proxy.sent.items() if n > 1} == set(proxy.held_ids)
     assert max(proxy.sent.values()) == 2
     assert sum(c.attempts for c in job.chunks.all()) == 51
+
+
+@pytest.mark.parametrize("broker", ["filesystem"], indirect=True)
+@pytest.mark.django_db(transaction=True)
+@override_settings(JOBS_CHUNK_SIZE=50)
+def test_two_workers_share_one_job(
+    live_server: Any, broker: dict[str, str], start_worker: Callable[..., subprocess.Popen[bytes]], staff: Any
+) -> None:
+    demo, ids = _make_inputs("shared")
+    ids = ids[:1000]
+    _, secret = Token.issue(demo)
+    proxy = CountingProxy(live_server.url, hold=None, latency=0.1)  # each call waits on the API, not the CPU
+    with serving(proxy.handler()) as url:
+        connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
+        connection.set_token(secret)
+        connection.save()
+        start_worker()
+        start_worker()
+        job = start_job(staff, connection, "shared", Job.SET_METADATA, {"metadata": {"checked": True}}, ids)
+        wait_for(lambda: Job.objects.get(pk=job.pk).state == Job.DONE, timeout=180)
+    assert len({c.claimed_by for c in job.chunks.all()}) == 2
+    assert job.progress().done == 1000
+    assert Counter(proxy.sent) == Counter(dict.fromkeys(ids, 1))
+    assert Input.objects.filter(app__app_id="shared", metadata__checked=True).count() == 1000
