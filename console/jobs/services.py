@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from console.connections.clients import client_for, wait_for_turn
+from console.connections.crypto import TokenUnreadable
 from console.connections.models import Connection
 from console.jobs import kinds
 from console.jobs.models import Job, JobChunk, JobFailure
@@ -181,7 +182,13 @@ def start_running(job_id: int) -> Job | None:
 def work_on_chunk(job: Job, chunk: JobChunk) -> None:
     """Apply one claimed chunk and record what became of each input, or give the chunk back to try later."""
     connection = job.connection
-    call = kinds.client_call(client_for(connection), lambda: wait_for_turn(connection))
+    try:
+        client = client_for(connection)
+    except (TokenUnreadable, ValueError) as e:  # a token no configured key decrypts, or one the client refuses
+        _give_back(chunk, 0, count_attempt=False)
+        pause_job(job, f"The connection's token cannot be used: {e} Fix the connection to resume.")
+        return
+    call = kinds.client_call(client, lambda: wait_for_turn(connection))
     app = resources_pb2.UserAppIDSet(user_id=connection.user_id, app_id=job.app_id)
     try:
         outcome = kinds.apply(job.kind, job.params, call, app, list(chunk.input_ids))
@@ -197,7 +204,11 @@ def work_on_chunk(job: Job, chunk: JobChunk) -> None:
         _give_back(chunk, 0, count_attempt=False)
         pause_job(job, f"The connection's token was refused: {e}. Fix the connection to resume.")
         return
-    except kinds.Transient as e:
+    except (kinds.Transient, Exception) as e:
+        if not isinstance(e, kinds.Transient):
+            # A bug, not the API: logged, tried again like a transient failure, never a chunk held forever.
+            log.exception("job %s chunk %s failed", job.pk, chunk.index)
+            e = kinds.Transient(f"The console failed to apply this chunk ({type(e).__name__}).")
         if chunk.attempts < MAX_ATTEMPTS:
             log.info("job %s chunk %s: %s; trying again", job.pk, chunk.index, e)
             _give_back(chunk, _backoff(chunk.attempts), count_attempt=True)

@@ -233,3 +233,14 @@ def test_every_call_of_a_job_waits_for_the_connections_rate_limit(
     assert job.state == Job.DONE and len(server.writes()) == 8
     # 8 calls at 4 a second, 4 of them at once: the last 4 wait a quarter of a second each.
     assert took >= 0.9
+
+
+def test_a_token_no_key_can_decrypt_pauses_the_job_with_the_reason(
+    remote: Callable[..., Connection], staff: User
+) -> None:
+    connection = remote("http://127.0.0.1:9")
+    Connection.objects.filter(pk=connection.pk).update(token_encrypted="not-a-fernet-token")
+    job = run(start_job(staff, connection, "app", Job.ADD_CONCEPTS, STAR, ["a"]))
+    assert job.state == Job.PAUSED
+    assert "cannot be decrypted" in job.reason
+    assert job.chunks.get().state == JobChunk.PENDING
