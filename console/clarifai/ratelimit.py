@@ -2,10 +2,11 @@
 
 The bucket is kept as numbered turns: turn `n` of a token may be used from time `n / rate` on. A caller
 takes the first free turn with the cache's atomic `add` (Redis SET NX; an INSERT against the primary key
-of the database cache table), then waits until its time. Turns up to `burst` in the past may still be
-taken, so a token that was idle may make `burst` calls at once: over any span of T seconds at most
-`rate * T + burst` calls start, in every process together. That is a token bucket of `burst` tokens
-refilled at `rate` a second, without any read-modify-write that two processes could interleave.
+of the database cache table), then waits until its time. The `burst - 1` turns before the current one
+may still be taken, so a token that was idle may make `burst` calls at once (those and the next turn):
+over any span of T seconds at most `rate * T + burst` calls start, in every process together. That is a
+token bucket of `burst` tokens refilled at `rate` a second, without any read-modify-write that two
+processes could interleave.
 
 The cache is `settings.CONSOLE_RATE_LIMIT_CACHE`: Redis when CACHE_URL is set, else the database.
 """
@@ -39,7 +40,9 @@ def acquire(
     burst = max(1, burst if burst is not None else math.ceil(rate))
     cache = caches[settings.CONSOLE_RATE_LIMIT_CACHE]
     now = time.time()
-    first = math.floor(now * rate) - burst + 1
+    # Turns used within [t1, t2] lie in [floor(t1 * rate) - burst + 2, floor(t2 * rate)]: at most
+    # rate * (t2 - t1) + burst of them.
+    first = math.floor(now * rate) - burst + 2
     # Where the last caller left off: only a hint (it may be stale), so scanning from it is just quicker.
     hint = cache.get(f"{PREFIX}:{key}:next")
     turn = max(first, hint if isinstance(hint, int) else first)
