@@ -118,7 +118,13 @@ def pause_job(job: Job, reason: str) -> None:
 def _queue(job_id: int) -> None:
     from console.jobs.tasks import run_job
 
-    transaction.on_commit(lambda: run_job.delay(job_id))
+    def send() -> None:
+        try:
+            run_job.delay(job_id)
+        except Exception:  # the broker is away: the job is saved, and a worker's next look finds it
+            log.exception("could not queue job %s; a worker will find it when it looks for unfinished jobs", job_id)
+
+    transaction.on_commit(send)
 
 
 # --- Advancing a job -------------------------------------------------------------------------------

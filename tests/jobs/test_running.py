@@ -244,3 +244,25 @@ def test_a_token_no_key_can_decrypt_pauses_the_job_with_the_reason(
     assert job.state == Job.PAUSED
     assert "cannot be decrypted" in job.reason
     assert job.chunks.get().state == JobChunk.PENDING
+
+
+@override_settings(JOBS_CHUNK_SIZE=10, JOBS_CHUNK_LEASE=60)
+def test_a_chunk_held_past_its_lease_is_claimed_again_and_unfinished_jobs_are_found(
+    local: Connection, notes: str, staff: User
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = start_job(staff, local, notes, Job.ADD_CONCEPTS, STAR, ids(15))  # its message never sent (on commit)
+    assert services.unfinished_jobs() == [job.pk]
+    services.start_running(job.pk)
+    first, second = services.claim_chunk(job.pk), services.claim_chunk(job.pk)
+    assert (first.index, second.index) == (0, 1)
+    assert services.claim_chunk(job.pk) is None  # both held by live workers
+    assert services.unfinished_jobs() == []
+
+    JobChunk.objects.filter(pk=first.pk).update(claimed_at=timezone.now() - timedelta(seconds=61))  # its worker died
+    assert services.unfinished_jobs() == [job.pk]
+    again = services.claim_chunk(job.pk)
+    assert again.pk == first.pk and again.attempts == 2
