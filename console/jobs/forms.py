@@ -44,7 +44,8 @@ class StartJobForm(forms.Form):
         return ids
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         if kind in (Job.ADD_CONCEPTS, Job.REMOVE_CONCEPTS):
             concepts = [c.strip() for c in data.get("concepts", "").split(",") if c.strip()]

@@ -5,7 +5,7 @@ added to), so a chunk run twice after a crash is counted once. Each input that f
 a JobFailure row, replaced when its chunk runs again.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -125,7 +125,16 @@ COUNTS = {"done": Sum("done_count"), "failed": Sum("failed_count"), "skipped": S
 class Progress:
     """How far a job is: counts from its finished chunks, rate and time left from its timestamps."""
 
-    def __init__(self, *, total: int, done: int, failed: int, skipped: int, started_at, finished_at) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        *,
+        total: int,
+        done: int,
+        failed: int,
+        skipped: int,
+        started_at: datetime | None,
+        finished_at: datetime | None,
+    ) -> None:
         self.total, self.done, self.failed, self.skipped = total, done, failed, skipped
         self.processed = done + failed + skipped
         self.remaining = max(total - self.processed, 0)
@@ -171,7 +180,7 @@ class JobChunk(models.Model):
         return f"chunk {self.index} of job {self.job_id}"
 
     @classmethod
-    def claimable(cls, now, lease: timedelta) -> Q:  # type: ignore[no-untyped-def]
+    def claimable(cls, now: datetime, lease: timedelta) -> Q:
         """Chunks a worker may take now: pending and due, or held past the lease by a worker that died."""
         due = Q(not_before__isnull=True) | Q(not_before__lte=now)
         return (Q(state=cls.PENDING) & due) | Q(state=cls.RUNNING, claimed_at__lt=now - lease)
