@@ -52,4 +52,7 @@ def probe(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> 
 def wait_for_turn(connection: Connection) -> float:
     """Wait until this connection's token may make another call under its rate limit (shared by every
     process); answer the seconds waited."""
-    return ratelimit.acquire(ratelimit.key_for(connection.token()), connection.requests_per_second)
+    rate = connection.requests_per_second
+    if not rate:
+        return 0.0  # no limit: not even the token to decrypt
+    return ratelimit.acquire(ratelimit.key_for(connection.token()), rate)

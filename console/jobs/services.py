@@ -17,8 +17,8 @@ from typing import Any
 from clarifai_grpc.grpc.api import resources_pb2
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
 from django.db import connection as db
-from django.db import transaction
 from django.utils import timezone
 
 from console.connections.clients import client_for, wait_for_turn
@@ -226,6 +226,15 @@ def work_on_chunk(job: Job, chunk: JobChunk) -> None:
 def record(job: Job, chunk: JobChunk, outcome: kinds.Outcome) -> None:
     """Finish the chunk with its counts and its failures, replacing what an earlier run of it recorded."""
     failed, skipped = outcome.failed, outcome.skipped
+    try:
+        _record(job, chunk, failed, skipped)
+    except IntegrityError:
+        # Another worker recorded the same chunk at the same moment (it took it over after the lease): its
+        # record is the same, as the change is idempotent.
+        log.info("job %s chunk %s was recorded by another worker", job.pk, chunk.index)
+
+
+def _record(job: Job, chunk: JobChunk, failed: dict[str, tuple[int | None, str]], skipped: dict[str, str]) -> None:
     with transaction.atomic():
         JobFailure.objects.filter(chunk=chunk).delete()
         JobFailure.objects.bulk_create(
