@@ -1,6 +1,6 @@
 """Each kind of job changes the inputs through the client, against the real local API in-process."""
 
-from clarifai_grpc.grpc.api import service_pb2
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.contrib.auth.models import User
 
@@ -56,8 +56,6 @@ def test_delete_inputs_deletes_them(local: Connection, notes: str, staff: User) 
 def test_a_dataset_job_adds_the_inputs_or_says_per_input_that_the_api_cannot(
     local: Connection, notes: str, staff: User, api: ClarifaiClient
 ) -> None:
-    from clarifai_grpc.grpc.api import resources_pb2
-
     app = resources_pb2.UserAppIDSet(user_id="demo", app_id=notes)
     api.call(
         "PostDatasets", service_pb2.PostDatasetsRequest(user_app_id=app, datasets=[resources_pb2.Dataset(id="train")])

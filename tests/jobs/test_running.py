@@ -2,15 +2,19 @@
 status, inputs that no longer exist skipped, cancel, retry failed only, throttling, a revoked token."""
 
 import json
+import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
-from clarifai_grpc.grpc.api import service_pb2
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.contrib.auth.models import User
 from django.test import override_settings
+from django.utils import timezone
 
 from console.clarifai import ClarifaiClient
+from console.clarifai.errors import ClarifaiStatusError
 from console.connections.models import Connection
 from console.jobs import services
 from console.jobs.models import Job, JobChunk
@@ -202,10 +206,6 @@ def test_the_api_answers_patch_inputs_for_a_missing_input_by_refusing_the_batch(
     api: ClarifaiClient, notes: str
 ) -> None:
     """What the skipping relies on: the whole batch is refused as does not exist, so the job looks up which."""
-    from clarifai_grpc.grpc.api import resources_pb2
-
-    from console.clarifai.errors import ClarifaiStatusError
-
     app = resources_pb2.UserAppIDSet(user_id="demo", app_id=notes)
     with pytest.raises(ClarifaiStatusError) as caught:
         api.call(
@@ -223,8 +223,6 @@ def test_the_api_answers_patch_inputs_for_a_missing_input_by_refusing_the_batch(
 def test_every_call_of_a_job_waits_for_the_connections_rate_limit(
     remote: Callable[..., Connection], staff: User
 ) -> None:
-    import time
-
     with fault_server() as server:
         job = start_job(staff, remote(server.url, rate_limit=4), "app", Job.ADD_CONCEPTS, STAR, list("abcdefgh"))
         started = time.monotonic()
@@ -250,10 +248,6 @@ def test_a_token_no_key_can_decrypt_pauses_the_job_with_the_reason(
 def test_a_chunk_held_past_its_lease_is_claimed_again_and_unfinished_jobs_are_found(
     local: Connection, notes: str, staff: User
 ) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     job = start_job(staff, local, notes, Job.ADD_CONCEPTS, STAR, ids(15))  # its message never sent (on commit)
     assert services.unfinished_jobs() == [job.pk]
     services.start_running(job.pk)
