@@ -1,5 +1,6 @@
 """The jobs pages in a real Chromium: a job started from the jobs page runs to its end and its page shows it
-done, with the progress bar full; a job page whose poll fails says so and stops polling."""
+done, with the progress bar full; a poll keeps keyboard focus where it was; a job page whose poll fails
+says so and stops polling."""
 
 from collections.abc import Callable
 
@@ -55,6 +56,10 @@ def test_a_job_page_whose_poll_fails_says_so_and_stops_polling(site: Site, open_
     expect(page.locator("#status[hx-trigger]")).to_have_count(1)
     polls: list[str] = []
     page.on("request", lambda request: polls.append(request.url) if f"/jobs/{job.pk}/" in request.url else None)
+    page.get_by_role("button", name="Cancel").focus()
+    page.wait_for_timeout(2500)  # a poll replaces the status, buttons included
+    assert polls, "the page did not poll"
+    assert page.evaluate("() => document.activeElement.id") == "cancel-job"  # focus stays on the button
 
     job.delete()  # the next poll answers 404
     expect(page.get_by_role("status").filter(has_text="stopped updating")).to_be_visible(timeout=10_000)
