@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "console.inputs",
     "console.concepts",
     "console.localapi",
+    "console.jobs",
     "axes",
 ]
 
@@ -121,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.connections.context_processors.connections",
+                "console.jobs.context_processors.running_jobs",
             ],
         },
     },
@@ -273,6 +275,19 @@ CACHES = {
 CACHE_URL = env_url("CACHE_URL", "", ["redis", "rediss", "unix"], "a Redis URL")
 if CACHE_URL:
     CACHES["shared"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+# The request-rate limit per token (`console.clarifai.ratelimit`) must be one count for every web and
+# worker process: the shared Redis cache when there is one, else a cache table in the database (its
+# `add` is one INSERT against a primary key, so atomic across processes; a file-based cache's is not).
+if CACHE_URL:
+    CONSOLE_RATE_LIMIT_CACHE = "shared"
+else:
+    CACHES["ratelimit"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "console_ratelimit",
+        # Each entry is one call's turn, kept for a few seconds; culling is the expired ones' cleanup.
+        "OPTIONS": {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 4},
+    }
+    CONSOLE_RATE_LIMIT_CACHE = "ratelimit"
 # Sessions live where every process sees the same state, so that signing out ends a session everywhere at
 # once: in the database, read through the shared cache when there is one (never a per-process cache).
 if CACHE_URL:
@@ -297,6 +312,13 @@ LOCALAPI_REQUEUE_AFTER = env_int("LOCALAPI_REQUEUE_AFTER", 60, minimum=0)
 LOCALAPI_REQUEUE_EVERY = env_int("LOCALAPI_REQUEUE_EVERY", 30, minimum=0)
 # Inputs a bulk operation changes per transaction.
 LOCALAPI_BULK_CHUNK_SIZE = env_int("LOCALAPI_BULK_CHUNK_SIZE", 500, minimum=1)
+
+# The console's jobs (bulk changes): inputs per chunk (one API call each), how long a worker may hold a
+# chunk before another takes it over (a worker that died), and how often a worker looks for jobs that
+# no worker is advancing (0: only when it starts).
+JOBS_CHUNK_SIZE = env_int("JOBS_CHUNK_SIZE", 100, minimum=1, maximum=128)
+JOBS_CHUNK_LEASE = env_int("JOBS_CHUNK_LEASE", 120, minimum=1)
+JOBS_RESUME_EVERY = env_int("JOBS_RESUME_EVERY", 30, minimum=0)
 
 # What `manage.py serve` (the end of `make run`) starts: gunicorn on SERVE_HOST:SERVE_PORT, and a Celery worker.
 SERVE_HOST = env_str("HOST", "127.0.0.1")

@@ -8,6 +8,7 @@ urlpatterns = [
     path("c/<int:conn_id>/apps/", include("console.apps.urls")),
     path("c/<int:conn_id>/", include("console.inputs.urls")),
     path("c/<int:conn_id>/", include("console.concepts.urls")),
+    path("c/<int:conn_id>/jobs/", include("console.jobs.urls")),
 ]
 
 handler403 = "console.core.views.forbidden"

@@ -11,7 +11,7 @@ from clarifai_grpc.grpc.api import service_pb2
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from console.clarifai import ClarifaiClient
+from console.clarifai import ClarifaiClient, ratelimit
 from console.clarifai.client import STUCK_AFTER
 from console.connections.models import BUILTIN_BASE_URL, Connection
 
@@ -47,3 +47,12 @@ def probe(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> 
     """Check that the API answers and accepts the token for this user; raises ClarifaiError if not."""
     with make_client(base_url, token, user_id, builtin=builtin) as client:
         client.call("ListApps", service_pb2.ListAppsRequest(per_page=1), deadline=15)
+
+
+def wait_for_turn(connection: Connection) -> float:
+    """Wait until this connection's token may make another call under its rate limit (shared by every
+    process); answer the seconds waited."""
+    rate = connection.requests_per_second
+    if not rate:
+        return 0.0  # no limit: not even the token to decrypt
+    return ratelimit.acquire(ratelimit.key_for(connection.token()), rate)

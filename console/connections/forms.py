@@ -26,7 +26,7 @@ class ConnectionForm(ConnectionModelForm):
 
     class Meta:
         model = Connection
-        fields = ["name", "base_url", "user_id"]
+        fields = ["name", "base_url", "user_id", "rate_limit"]
         labels = {"base_url": "Base URL"}
         help_texts = {
             "base_url": "https://api.clarifai.com for Clarifai, or the address of a compatible API.",
@@ -42,9 +42,16 @@ class ConnectionForm(ConnectionModelForm):
                 f"Stored, ending in …{self.instance.token_last4}. Leave empty to keep it, or enter a new one. "
                 "Changing the base URL or the user id needs the token again."
             )
+        if "rate_limit" in self.fields:
+            self.fields["rate_limit"].required = False  # left empty: as it was (15 for a new connection)
         if self.instance.builtin:
-            # The built-in connection always reaches the local API in-process.
+            # The built-in connection always reaches the local API in-process, and is never rate limited.
             del self.fields["base_url"]
+            del self.fields["rate_limit"]
+
+    def clean_rate_limit(self) -> int:
+        value = self.cleaned_data.get("rate_limit")
+        return self.instance.rate_limit if value is None else value
 
     def clean_base_url(self) -> str:
         base_url: str = self.cleaned_data["base_url"]

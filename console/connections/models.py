@@ -20,6 +20,14 @@ class Connection(models.Model):
     token_last4 = models.CharField(max_length=4, editable=False)
     # The embedded local API, reached in-process rather than over a socket (see clients.py).
     builtin = models.BooleanField(default=False, editable=False)
+    # Requests a second the console makes with this token, together in every process (0: no limit).
+    # The real API allows about 15; the built-in connection is never limited.
+    rate_limit = models.PositiveIntegerField(
+        "requests a second",
+        default=15,
+        help_text="The most calls a second the console makes with this token, from every process together "
+        "(0: no limit). The Clarifai API allows about 15.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -36,6 +44,11 @@ class Connection(models.Model):
 
     def token(self) -> str:
         return crypto.decrypt(self.token_encrypted)
+
+    @property
+    def requests_per_second(self) -> int:
+        """The rate limit that applies: none for the built-in connection."""
+        return 0 if self.builtin else self.rate_limit
 
     @property
     def display_url(self) -> str:

@@ -1,0 +1,77 @@
+"""The Celery side of jobs: `run_job` advances one job chunk by chunk; a periodic look resumes what no
+worker is advancing.
+
+Several workers share one job: the first chunk a task claims queues another `run_job`, so an idle worker
+joins in (and it, in turn, calls the next one). The embedded broker drops a message once a worker takes
+it, so a worker that dies leaves no message behind: each worker looks for unfinished jobs when it starts
+and every JOBS_RESUME_EVERY seconds, and a chunk the dead worker held is claimable again once its lease
+(JOBS_CHUNK_LEASE) ends. Everything is idempotent: a chunk applied twice changes nothing twice.
+"""
+
+import logging
+import threading
+import time
+from typing import Any
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+
+from console.jobs import services
+
+log = logging.getLogger(__name__)
+
+# A task gives its worker back after this long (queuing itself again), so that other jobs get turns.
+SLICE_SECONDS = 60.0
+LONGEST_NAP = 5.0  # seconds a task waits for a chunk that was given back to wait, before looking again
+
+
+@shared_task(ignore_result=True, bind=True)
+def run_job(self: Any, job_id: int) -> None:
+    started = time.monotonic()
+    asked_for_help = False
+    while time.monotonic() - started < SLICE_SECONDS:
+        job = services.start_running(job_id)
+        if job is None:
+            return  # paused, cancelled, ended, or gone
+        chunk = services.claim_chunk(job_id)
+        if chunk is None:
+            if services.finish_if_complete(job_id):
+                return
+            wait = services.next_due(job_id)
+            if wait is None:
+                return  # the rest is held by other workers; the last of them ends the job
+            time.sleep(min(wait, LONGEST_NAP))
+            continue
+        if not asked_for_help and not (self.request.is_eager or self.app.conf.task_always_eager):
+            run_job.delay(job_id)  # another worker, if one is idle, takes the next chunk meanwhile
+            asked_for_help = True
+        services.work_on_chunk(job, chunk)
+    run_job.delay(job_id)
+
+
+@shared_task(ignore_result=True)
+def resume_unfinished_jobs() -> int:
+    """Queue every active job that has a chunk to claim (its message was lost with a worker that died)."""
+    job_ids = sorted(set(services.unfinished_jobs()))
+    for job_id in job_ids:
+        run_job.delay(job_id)
+    if job_ids:
+        log.info("queued again: %d unfinished jobs", len(job_ids))
+    return len(job_ids)
+
+
+@worker_ready.connect
+def _resume_jobs_while_running(**kwargs: Any) -> None:
+    resume_unfinished_jobs.delay()
+    if settings.JOBS_RESUME_EVERY > 0:
+        threading.Thread(target=_look_periodically, name="jobs-resume", daemon=True).start()
+
+
+def _look_periodically() -> None:
+    while True:
+        time.sleep(settings.JOBS_RESUME_EVERY)
+        try:
+            resume_unfinished_jobs.delay()
+        except Exception:  # the broker is away for a moment: try again at the next tick
+            log.exception("could not queue the look for unfinished jobs")

@@ -1,0 +1,83 @@
+"""One request-rate limit per token, shared by every process: two real processes take turns from one bucket."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.clarifai import ratelimit
+from tests.processes import ROOT, database_url, end_other_sessions
+
+CALLER = """
+import json, sys, time
+import django
+django.setup()
+from console.clarifai import ratelimit
+calls, rate, burst = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+print("ready", flush=True)
+sys.stdin.readline()  # both processes start together
+stamps = []
+for _ in range(calls):
+    ratelimit.acquire("shared-test-bucket", rate, burst=burst)
+    stamps.append(time.time())
+print(json.dumps(stamps), flush=True)
+"""
+
+
+def _caller(tmp_path: Path, calls: int, rate: float, burst: int) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "DATABASE_URL": database_url(),
+        "CONSOLE_VAR_DIR": str(tmp_path),
+        "SECRET_KEY": "rate-limit-test-secret-key-" + "x" * 40,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", CALLER, str(calls), str(rate), str(burst)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.django_db(transaction=True)  # the other processes must see the cache table, unlocked
+def test_two_processes_share_one_bucket_per_token(tmp_path: Path) -> None:
+    rate, burst, calls = 10.0, 2, 12
+    processes = [_caller(tmp_path, calls, rate, burst) for _ in range(2)]
+    try:
+        for p in processes:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        for p in processes:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        stamps = sorted(t for p in processes for t in json.loads(p.communicate(timeout=60)[0].strip()))
+    finally:
+        for p in processes:
+            p.kill() if p.poll() is None else None
+        end_other_sessions()
+    assert len(stamps) == 2 * calls
+    # Together, not each on its own: 24 calls at 10 a second (2 at once) take at least 2.2 s; one process's
+    # 12 calls alone would take 1 s, so two separate buckets would finish both in about that.
+    assert stamps[-1] - stamps[0] >= (2 * calls - burst) / rate - 0.1
+    # And never more than the bucket allows in any second.
+    for i, start in enumerate(stamps):
+        in_a_second = [t for t in stamps[i:] if t < start + 1.0]
+        assert len(in_a_second) <= rate + burst
+
+
+def test_no_limit_means_no_wait_and_each_token_has_its_own_bucket(db: None) -> None:
+    assert ratelimit.acquire("unlimited", 0) == 0.0
+    a, b = ratelimit.key_for("token-a"), ratelimit.key_for("token-b")
+    assert a != b and "token-a" not in a
+    waits = [ratelimit.acquire(a, 5, burst=1, sleep=lambda s: None) for _ in range(3)]
+    assert 0 <= waits[0] <= 0.2 < waits[2]
+    assert abs((waits[2] - waits[0]) - 0.4) < 0.05  # turns one fifth of a second apart
+    assert ratelimit.acquire(b, 5, burst=1, sleep=lambda s: None) <= 0.2  # another token: its own next turn
+    burst = [ratelimit.acquire(ratelimit.key_for("token-c"), 5, burst=3, sleep=lambda s: None) for _ in range(4)]
+    assert burst[:2] == [0.0, 0.0] and burst[3] > 0  # an idle token may make 3 calls at once, not 4
