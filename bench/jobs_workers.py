@@ -87,7 +87,7 @@ def _broker() -> dict[str, str]:
         Path(path).mkdir(parents=True, exist_ok=True)
     celery_app.conf.broker_transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, **options}
     kombu.pools.reset()
-    celery_app._after_fork()
+    celery_app._after_fork()  # type: ignore[attr-defined]  # private: what Celery does in a forked child
     return {"CONSOLE_VAR_DIR": str(VAR)}  # the workers derive the same folders from it
 
 

@@ -78,7 +78,8 @@ class Job(models.Model):
     def progress(self) -> "Progress":
         """Counted from the finished chunks (one query; `with_progress` annotates a whole list instead)."""
         if hasattr(self, "done_inputs"):
-            counts = {"done": self.done_inputs, "failed": self.failed_inputs, "skipped": self.skipped_inputs}
+            # annotated by `with_progress`
+            counts = {name: getattr(self, f"{name}_inputs") for name in ("done", "failed", "skipped")}
         else:
             counts = self.chunks.filter(state=JobChunk.DONE).aggregate(**COUNTS)
         return Progress(

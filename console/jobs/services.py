@@ -16,7 +16,7 @@ from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db import connection as db
 from django.utils import timezone
@@ -40,7 +40,7 @@ class JobError(ValueError):
 
 
 def start_job(
-    user: AbstractBaseUser | AnonymousUser | None,
+    user: User | AnonymousUser | None,
     connection: Connection,
     app_id: str,
     kind: str,
@@ -77,7 +77,7 @@ def start_job(
     return job
 
 
-def retry_failed(user: AbstractBaseUser | AnonymousUser | None, job: Job) -> Job:
+def retry_failed(user: User | AnonymousUser | None, job: Job) -> Job:
     """A new job, of the same kind and parameters, over the inputs this one failed on (not the skipped ones)."""
     failed = list(job.failures.filter(skipped=False).order_by("chunk__index", "pk").values_list("input_id", flat=True))
     if not failed:
@@ -260,7 +260,8 @@ def _give_back(chunk: JobChunk, wait: float, *, count_attempt: bool) -> None:
 
 
 def _backoff(attempts: int) -> float:
-    return min(MAX_WAIT, (2 ** max(attempts - 1, 0)) * (0.5 + random.random() / 2))
+    wait: float = min(MAX_WAIT, (2 ** max(attempts - 1, 0)) * (0.5 + random.random() / 2))
+    return wait
 
 
 def finish_if_complete(job_id: int) -> bool:

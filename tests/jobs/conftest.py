@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from console.connections.models import Connection
-from console.jobs import tasks
-from console.jobs.models import Job
+from console.jobs import services, tasks
+from console.jobs.models import Job, JobChunk
 from console.localapi.models import Input
 
 
@@ -36,7 +36,8 @@ def concepts_of(app_id: str, input_id: str) -> dict[str, float]:
 
 
 def metadata_of(app_id: str, input_id: str) -> dict[str, Any]:
-    return Input.objects.get(app__app_id=app_id, input_id=input_id).metadata
+    metadata: dict[str, Any] = Input.objects.get(app__app_id=app_id, input_id=input_id).metadata
+    return metadata
 
 
 @pytest.fixture
@@ -50,3 +51,17 @@ def remote(db: None, staff: User) -> Callable[[str], Connection]:
         return connection
 
     return make
+
+
+def started(job_id: int) -> Job:
+    """The job marked running, as a worker finds it before claiming a chunk."""
+    job = services.start_running(job_id)
+    assert job is not None, "no worker should advance this job"
+    return job
+
+
+def claimed(job_id: int) -> JobChunk:
+    """A chunk of the job taken as a worker takes one."""
+    chunk = services.claim_chunk(job_id)
+    assert chunk is not None, "no chunk of this job is free"
+    return chunk

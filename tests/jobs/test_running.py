@@ -4,6 +4,7 @@ status, inputs that no longer exist skipped, cancel, retry failed only, throttli
 import json
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from console.jobs.services import start_job
 from console.localapi.models import Input, InputConcept, Token
 from console.localapi.models import User as LocalUser
 from tests.faults import fault_server
-from tests.jobs.conftest import concepts_of, ids, run
+from tests.jobs.conftest import claimed, concepts_of, ids, run, started
 from tests.servers import QuietHandler, serving
 
 STAR = {"concepts": ["star"], "value": 1}
@@ -37,7 +38,7 @@ def test_a_snapshot_is_split_into_chunks_and_progress_is_counted_from_them(
     assert [len(c.input_ids) for c in job.chunks.all()] == [10, 10, 5]
     assert job.progress().processed == 0 and job.progress().percent == 0
 
-    services.work_on_chunk(services.start_running(job.pk), services.claim_chunk(job.pk))
+    services.work_on_chunk(started(job.pk), claimed(job.pk))
     job.refresh_from_db()
     progress = job.progress()
     assert (progress.done, progress.remaining, progress.percent) == (10, 15, 40)
@@ -53,13 +54,13 @@ def test_a_chunk_applied_twice_changes_each_input_once_and_counts_once(
     local: Connection, notes: str, staff: User
 ) -> None:
     job = start_job(staff, local, notes, Job.ADD_CONCEPTS, STAR, ids(10))
-    running = services.start_running(job.pk)
-    chunk = services.claim_chunk(job.pk)
+    running = started(job.pk)
+    chunk = claimed(job.pk)
     services.work_on_chunk(running, chunk)
     after_once = sorted(InputConcept.objects.values_list("input__input_id", "concept__concept_id", "value"))
     # A worker that died after applying, before recording, leaves the chunk to be applied again.
     JobChunk.objects.filter(pk=chunk.pk).update(state=JobChunk.PENDING)
-    services.work_on_chunk(running, services.claim_chunk(job.pk))
+    services.work_on_chunk(running, claimed(job.pk))
 
     assert sorted(InputConcept.objects.values_list("input__input_id", "concept__concept_id", "value")) == after_once
     assert len(after_once) == 10
@@ -102,8 +103,8 @@ def test_deleting_inputs_already_gone_skips_them(local: Connection, notes: str, 
 @override_settings(JOBS_CHUNK_SIZE=10)
 def test_cancel_stops_after_the_chunk_being_applied(local: Connection, notes: str, staff: User) -> None:
     job = start_job(staff, local, notes, Job.ADD_CONCEPTS, STAR, ids(25))
-    running = services.start_running(job.pk)
-    chunk = services.claim_chunk(job.pk)
+    running = started(job.pk)
+    chunk = claimed(job.pk)
     assert services.cancel_job(job)  # while the first chunk is being applied
     services.work_on_chunk(running, chunk)
     job = run(job)
@@ -170,7 +171,12 @@ class Throttling(QuietHandler):
 def test_throttling_slows_a_job_and_never_fails_it(
     remote: Callable[..., Connection], staff: User, status_answer: bool
 ) -> None:
-    handler = type("Handler", (Throttling,), {"refusals": 3, "status_answer": status_answer, "writes": []})
+    class Handler(Throttling):
+        refusals = 3
+        writes: list[list[str]] = []
+
+    Handler.status_answer = status_answer
+    handler = Handler
     with serving(handler) as url:
         job = run(start_job(staff, remote(url), "app", Job.ADD_CONCEPTS, STAR, ["a", "b"]))
     assert job.state == Job.DONE and job.progress().done == 2 and not job.failures.exists()
@@ -181,10 +187,13 @@ def test_throttling_slows_a_job_and_never_fails_it(
 
 @override_settings(JOBS_CHUNK_SIZE=10)
 def test_a_revoked_token_pauses_the_job_and_fixing_the_connection_resumes_it(
-    local: Connection, notes: str, staff: User, django_capture_on_commit_callbacks: Callable[..., object]
+    local: Connection,
+    notes: str,
+    staff: User,
+    django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[object]],
 ) -> None:
     job = start_job(staff, local, notes, Job.ADD_CONCEPTS, STAR, ids(25))
-    services.work_on_chunk(services.start_running(job.pk), services.claim_chunk(job.pk))
+    services.work_on_chunk(started(job.pk), claimed(job.pk))
     Token.objects.all().delete()  # revoked mid-way
 
     job = run(job)
@@ -251,12 +260,12 @@ def test_a_chunk_held_past_its_lease_is_claimed_again_and_unfinished_jobs_are_fo
     job = start_job(staff, local, notes, Job.ADD_CONCEPTS, STAR, ids(15))  # its message never sent (on commit)
     assert services.unfinished_jobs() == [job.pk]
     services.start_running(job.pk)
-    first, second = services.claim_chunk(job.pk), services.claim_chunk(job.pk)
+    first, second = claimed(job.pk), claimed(job.pk)
     assert (first.index, second.index) == (0, 1)
     assert services.claim_chunk(job.pk) is None  # both held by live workers
     assert services.unfinished_jobs() == []
 
     JobChunk.objects.filter(pk=first.pk).update(claimed_at=timezone.now() - timedelta(seconds=61))  # its worker died
     assert services.unfinished_jobs() == [job.pk]
-    again = services.claim_chunk(job.pk)
+    again = claimed(job.pk)
     assert again.pk == first.pk and again.attempts == 2

@@ -64,7 +64,7 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str,
         import redis
 
         redis.Redis.from_url(REDIS).flushdb()
-        celery_app.conf.broker_url, celery_app.conf.broker_transport_options = REDIS, {}
+        celery_app.conf.update(broker_url=REDIS, broker_transport_options={})
         env = {"CELERY_BROKER_URL": REDIS, "CONSOLE_VAR_DIR": str(tmp_path)}
     else:
         folders = {
@@ -74,16 +74,18 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str,
         }
         for folder in set(folders.values()):
             Path(folder).mkdir(parents=True, exist_ok=True)
-        celery_app.conf.broker_url = "filesystem://"
-        celery_app.conf.broker_transport_options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS, **folders}
+        celery_app.conf.update(
+            broker_url="filesystem://",
+            broker_transport_options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS, **folders},
+        )
         env = {"CELERY_BROKER_URL": "filesystem://", "CONSOLE_VAR_DIR": str(tmp_path)}
     celery_app.conf.task_always_eager = False
     kombu.pools.reset()
-    celery_app._after_fork()
+    celery_app._after_fork()  # type: ignore[attr-defined]  # private: what Celery does in a forked child
     yield env
-    (celery_app.conf.task_always_eager, celery_app.conf.broker_url, celery_app.conf.broker_transport_options) = saved
+    celery_app.conf.update(task_always_eager=saved[0], broker_url=saved[1], broker_transport_options=saved[2])
     kombu.pools.reset()
-    celery_app._after_fork()
+    celery_app._after_fork()  # type: ignore[attr-defined]  # private: what Celery does in a forked child
 
 
 @pytest.fixture
