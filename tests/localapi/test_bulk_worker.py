@@ -99,12 +99,15 @@ def test_a_worker_killed_in_the_middle_leaves_the_rest_to_the_next_each_input_ch
     assert all(m == {"batch": "b1"} for m in Input.objects.values_list("metadata", flat=True))
 
 
+INPUTS_TO_CANCEL = 8000  # one a transaction: many seconds of work, so the cancel lands half way even under load
+
+
 def test_a_cancelled_operation_stops_before_its_next_chunk(
     alice: Caller,
     alice_app: App,
     start_worker: Worker,  # noqa: F811
 ) -> None:
-    many_inputs(alice_app, 3000)
+    many_inputs(alice_app, INPUTS_TO_CANCEL)
     tag_everything(alice, "waiting", batch="never")
     cancelled = alice.call(
         "CancelBulkOperations",
@@ -113,7 +116,12 @@ def test_a_cancelled_operation_stops_before_its_next_chunk(
     assert cancelled.bulk_operation[0].status.code == codes.BULK_OPERATION_CANCELLED
     tag_everything(alice, "running", batch="b1")
     start_worker(LOCALAPI_BULK_CHUNK_SIZE="1")  # many small transactions: time to cancel
-    wait_for(lambda: processed(alice, "running") > 0)
+    # Watched in the database, without a request's delay, so the cancel goes out while chunks remain.
+    started = BulkChunk.objects.filter(bulk_operation__operation_id="running", done=True)
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert time.monotonic() < deadline, "the operation never started"
+        time.sleep(0.01)
     stop = alice.call(
         "CancelBulkOperations",
         service_pb2.CancelBulkOperationRequest(user_app_id=alice.app_ids("main"), ids=["running"]),
@@ -123,7 +131,7 @@ def test_a_cancelled_operation_stops_before_its_next_chunk(
     time.sleep(1)
     after = processed(alice, "running")
     time.sleep(1)
-    assert processed(alice, "running") == after < 3000
+    assert processed(alice, "running") == after < INPUTS_TO_CANCEL
     assert get(alice, "running").status.code == codes.BULK_OPERATION_CANCELLED
     assert get(alice, "waiting").progress.processed == 0
     assert not Input.objects.filter(metadata__batch="never").exists()
