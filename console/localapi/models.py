@@ -143,6 +143,8 @@ class Input(models.Model):
             # ListInputs pages newest first, optionally by status; both walk an index, never the table.
             models.Index(fields=["app", "-id"], name="input_app_newest"),
             models.Index(fields=["app", "status_code", "-id"], name="input_app_status_newest"),
+            # A hosted picture is looked up by its URL's app and media key on every thumbnail.
+            models.Index(fields=["app", "media_key"], name="input_app_media_key"),
         ]
 
     def __str__(self) -> str:
