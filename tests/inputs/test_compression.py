@@ -26,7 +26,7 @@ def test_the_grid_partial_is_gzip_encoded_when_asked(
     assert compressed["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in compressed["Vary"]
     html = gzip.decompress(compressed.content).decode()
-    assert '<div id="grid">' in html
+    assert '<div id="grid" hx-history="false">' in html
     assert len(compressed.content) < len(plain.content) / 3
 
 
