@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from itertools import batched
 from typing import Any
 
 from celery import shared_task
@@ -28,6 +29,29 @@ FINAL = {status.INPUT_SUCCESS, status.INPUT_FAILED}
 
 def enqueue(task: Task, *args: Any) -> None:
     transaction.on_commit(lambda: task.delay(*args))
+
+
+# Inputs one processing task takes in turn. A message per input made the broker the limit, not the work:
+# the embedded broker looks at its folder every 0.1 s for each message. A batch pays that once for many
+# inputs, and a request of 128 still makes several tasks that the worker processes share.
+PROCESS_BATCH = 32
+
+
+def enqueue_inputs(input_pks: list[int]) -> None:
+    """Queue the processing of these inputs, in batches, once the transaction that made them commits."""
+    for batch in batched(input_pks, PROCESS_BATCH):
+        enqueue(process_inputs, list(batch))
+
+
+@shared_task(ignore_result=True)
+def process_inputs(input_pks: list[int]) -> None:
+    """Process the inputs in turn; one that cannot be processed does not stop the others (and whatever
+    is left unfinished if the worker dies is queued again by resume_unfinished_work)."""
+    for pk in input_pks:
+        try:
+            process_input(pk)
+        except Exception:
+            log.exception("input %s could not be processed", pk)
 
 
 @shared_task(ignore_result=True)
@@ -120,8 +144,8 @@ def resume_unfinished_work(older_than_seconds: int) -> int:
         .values_list("pk", flat=True)[:REQUEUE_BATCH]
     )
     Input.objects.filter(pk__in=inputs, status_code__in=unfinished).update(modified_at=now)
-    for pk in inputs:
-        process_input.delay(pk)
+    for batch in batched(inputs, PROCESS_BATCH):
+        process_inputs.delay(list(batch))
     apps = list(App.objects.filter(deleted=True, modified_at__lte=cutoff).values_list("pk", flat=True))
     App.objects.filter(pk__in=apps).update(modified_at=now)
     for pk in apps:

@@ -231,8 +231,8 @@ def _write(app: App, plans: list[Planned]) -> list[Input]:
                 DatasetInput.objects.bulk_create(
                     [DatasetInput(dataset=datasets[d], input=item) for d in plan.dataset_ids]
                 )
-                tasks.enqueue(tasks.process_input, item.pk)
                 created.append(item.pk)
+            tasks.enqueue_inputs(created)
             # Read back before commit: once it commits, workers may already be changing these rows.
             return list(Input.objects.filter(pk__in=created).prefetch_related(*INPUT_RELATIONS).order_by("id"))
     except BaseException:
