@@ -47,11 +47,11 @@ def enqueue_inputs(input_pks: list[int]) -> None:
 def process_inputs(input_pks: list[int]) -> None:
     """Process the inputs in turn; one that cannot be processed does not stop the others (and whatever
     is left unfinished if the worker dies is queued again by resume_unfinished_work)."""
-    for pk in input_pks:
+    for item in Input.objects.filter(pk__in=input_pks).exclude(status_code__in=FINAL).order_by("pk"):
         try:
-            process_input(pk)
+            _process(item)
         except Exception:
-            log.exception("input %s could not be processed", pk)
+            log.exception("input %s could not be processed", item.pk)
 
 
 @shared_task(ignore_result=True)
@@ -60,7 +60,13 @@ def process_input(input_pk: int) -> None:
     item = Input.objects.filter(pk=input_pk).first()
     if item is None or item.status_code in FINAL:
         return
-    Input.objects.filter(pk=input_pk).update(status_code=status.INPUT_IN_PROGRESS, modified_at=timezone.now())
+    _process(item)
+
+
+def _process(item: Input) -> None:
+    # Marked one at a time, when its turn comes: resume_unfinished_work queues again what has been in
+    # progress for long, and the last inputs of a batch of slow downloads must not look like that.
+    Input.objects.filter(pk=item.pk).update(status_code=status.INPUT_IN_PROGRESS, modified_at=timezone.now())
     try:
         if item.kind == Input.IMAGE:
             _process_image(item)
