@@ -2,12 +2,15 @@
 
 import base64
 import json
+import re
 import threading
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from django.db import connection, connections
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 
 from console.localapi import demo, dispatch, status, tasks
 from console.localapi.models import App, Input, InputCount, Token, User
@@ -128,3 +131,45 @@ def test_concurrent_writers_lose_no_counts(owner: tuple[User, str]) -> None:
         thread.join()
 
     assert counts_read(token, "main") == counts_counted(app) == {"processed": 32, "errors": 16}
+
+
+def listed(token: str, query: str) -> list[str]:
+    path = "/v2/users/me/apps/main/inputs"
+    reply = dispatch.handle("GET", path, parse_qsl(query), f"Key {token}", b"", "http://testserver")
+    answer = json.loads(reply.body)
+    assert answer["status"]["code"] == status.SUCCESS, answer
+    return [i["id"] for i in answer.get("inputs", [])]
+
+
+@pytest.mark.django_db
+def test_every_page_lists_the_inputs_newest_first_from_either_end(owner: tuple[User, str]) -> None:
+    user, token = owner
+    app = App.objects.create(user=user, app_id="main")
+    Input.objects.bulk_create(
+        [
+            Input(app=app, input_id=f"i{n:02d}", kind=Input.TEXT, status_code=status.INPUT_FAILED if n % 3 else 30000)
+            for n in range(23)
+        ]
+    )
+    newest_first = [f"i{n:02d}" for n in range(22, -1, -1)]
+    failed = [i for i in newest_first if int(i[1:]) % 3]
+
+    pages = [listed(token, f"page={p}&per_page=5") for p in range(1, 7)]
+    assert [i for page in pages for i in page] == newest_first
+    assert pages[-1] == []  # past the end
+    failed_pages = [listed(token, f"page={p}&per_page=4&status.code={status.INPUT_FAILED}") for p in range(1, 6)]
+    assert [i for page in failed_pages for i in page] == failed
+    assert listed(token, "page=2&per_page=2&ids=i01&ids=i05&ids=i09") == ["i01"]
+
+
+@pytest.mark.django_db
+def test_the_last_page_is_found_from_the_oldest_end(owner: tuple[User, str]) -> None:
+    user, token = owner
+    app = App.objects.create(user=user, app_id="main")
+    Input.objects.bulk_create([Input(app=app, input_id=f"i{n:03d}", kind=Input.TEXT) for n in range(300)])
+
+    with CaptureQueriesContext(connection) as queries:
+        assert listed(token, "page=30&per_page=10") == [f"i{n:03d}" for n in range(9, -1, -1)]
+
+    walks = [q["sql"] for q in queries if "OFFSET" in q["sql"] or "LIMIT" in q["sql"]]
+    assert walks and not any(re.search(r"OFFSET [1-9]", sql) for sql in walks), walks
