@@ -10,7 +10,8 @@ queued, and timed from then until every input is processed (pending to processed
 counts every 20 ms). As PostInputs queues it now (a task per PROCESS_BATCH inputs; 3 runs, alternating
 with the plain loop's, medians), and once with one process_input task per input (as before batching).
 The plain loop is a pool of 2 processes that reads each picture's file, decodes it and writes its
-thumbnails (media.decode, as the worker does). The workers are started and warmed up (a first request processed) before timing.
+thumbnails (media.decode, as the worker does). The workers are started and warmed up (a first request
+processed) before timing.
 BENCH_PICTURES changes the number of pictures. Needs the embedded broker (no CELERY_BROKER_URL).
 """
 
