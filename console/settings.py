@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "console.core.middleware.ServerTimingMiddleware",
     "console.core.middleware.UpstreamDeadlineMiddleware",
+    "console.core.middleware.CompressedTextMiddleware",  # outside every middleware that reads the body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

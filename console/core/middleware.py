@@ -1,6 +1,6 @@
 """Middleware of the console's own: Server-Timing and the one time budget all of a request's Clarifai calls
 share, no caching of signed-in pages, a sign-in that leaves HTMX as a full page, and a styled page for a
-method a view does not allow."""
+method a view does not allow, and compression of text answers."""
 
 import time
 from collections.abc import Callable
@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -33,6 +34,18 @@ class ServerTimingMiddleware:
             f"app;dur={total - upstream:.2f}"
         )
         return response
+
+
+class CompressedTextMiddleware(GZipMiddleware):
+    """Django's gzip (with its BREACH mitigation: random bytes in each answer's gzip header) for text:
+    pages, partials, JSON, scripts. Pictures are compressed already; gzip would only cost time."""
+
+    COMPRESSED_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not response.get("Content-Type", "").startswith(self.COMPRESSED_TYPES):
+            return response
+        return super().process_response(request, response)
 
 
 class PrivatePagesMiddleware:

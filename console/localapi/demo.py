@@ -9,12 +9,15 @@ files straight into storage, without Celery or HTTP, so seeding a fresh machine 
   labelled by kind) and `sandbox` (empty).
 - `seed_large()` makes one app with many image inputs for benchmarks. Rendering 100,000 pictures would
   take too long, so it renders a small pool once and lets the inputs share its media keys (the model
-  allows that); each input still has its own id, metadata and concepts.
+  allows that); each input still has its own id, metadata and concepts. With `distinct`, every input
+  gets a picture and media key of its own instead: a tiny picture made in microseconds, so a lookup by
+  media key costs what it would cost with real data.
 """
 
 import hashlib
 import io
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image, ImageDraw
 
@@ -260,6 +264,41 @@ def _decode_all(specs: list[PictureSpec]) -> list[tuple[str, media.Decoded]]:
     return decoded
 
 
+DISTINCT_SIZE = (64, 48)  # smaller than the smallest thumbnail, so every size holds the same picture
+
+
+def tiny_picture(n: int) -> bytes:
+    """Picture number `n` of a distinct set: two colours and a bar placed from `n`'s hash, as a JPEG."""
+    h = hashlib.blake2b(n.to_bytes(8, "big"), digest_size=9).digest()
+    width, height = DISTINCT_SIZE
+    image = Image.new("RGB", DISTINCT_SIZE, (h[0], h[1], h[2]))
+    x = h[6] % (width - 8)
+    image.paste((h[3], h[4], h[5]), (x, 0, x + 8, height))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def store_tiny_picture(app: App, data: bytes, media_key: str) -> None:
+    """Write a tiny picture as every size. A picture smaller than every thumbnail is its own thumbnail,
+    so the sizes are hard links to one file where the storage is a folder (one write, not four)."""
+    try:
+        first = default_storage.path(media.path(app.pk, media_key, "orig"))
+    except NotImplementedError:  # not a folder on this machine: write each size through the storage
+        for size in media.SIZES:
+            media.put(media.path(app.pk, media_key, size), data)
+        return
+    folder = os.path.dirname(first)
+    os.makedirs(folder, exist_ok=True)
+    with open(first, "wb") as f:
+        f.write(data)
+    for size in media.THUMBNAIL_SIZES:
+        target = os.path.join(folder, size)
+        if os.path.exists(target):
+            os.remove(target)
+        os.link(first, target)
+
+
 # Rows
 
 
@@ -489,8 +528,11 @@ def seed_large(
     batch_size: int = 5000,
     reset: bool = False,
     progress: Progress | None = None,
+    distinct: bool = False,
 ) -> Seeded:
-    """Make app `app_id` of the demo user with `count` image inputs sharing `pictures` distinct pictures.
+    """Make app `app_id` of the demo user with `count` image inputs sharing `pictures` distinct pictures,
+    or with `distinct`, each with a tiny picture of its own (`tiny_picture`; `pictures` then only
+    chooses the shape and colour labels).
 
     Inputs are `<app_id>-000001`... with metadata {split, source, index, picture}, one shape and one colour
     each (sometimes a negative), and in the `train` or `test` dataset. Each batch is its own transaction.
@@ -514,8 +556,10 @@ def seed_large(
             user=user,
             app_id=app_id,
             name=f"Benchmark ({count:,} inputs)",
-            description=f"{count:,} image inputs sharing {pictures} generated pictures, for benchmarks.",
-            metadata={"source": "demo", "kind": "image", "inputs": count, "pictures": pictures},
+            description=f"{count:,} image inputs, each with a picture of its own, for benchmarks."
+            if distinct
+            else f"{count:,} image inputs sharing {pictures} generated pictures, for benchmarks.",
+            metadata={"source": "demo", "kind": "image", "inputs": count, "pictures": count if distinct else pictures},
         )
         concepts = _concepts(app, SHAPES, "shape") | _concepts(
             app, {c: f"Mostly {c} pixels." for c in COLOURS}, "colour"
@@ -526,14 +570,22 @@ def seed_large(
         }
     rng = random.Random(f"{SEED}:{app_id}")
     specs = plan_pictures(rng, pictures)
-    pool = [store_picture(app, decoded, key) for key, decoded in _decode_all(specs)]
+    pool = [] if distinct else [store_picture(app, decoded, key) for key, decoded in _decode_all(specs)]
     width = max(6, len(str(count)))
     done = 0
     for start in range(0, count, batch_size):
         inputs, labels, datasets = [], [], []
         for n in range(start + 1, min(start + batch_size, count) + 1):
             k = rng.randrange(pictures)
-            picture, spec, split = pool[k], specs[k], _split(rng)
+            spec, split = specs[k], _split(rng)
+            if distinct:
+                data = tiny_picture(n)
+                # The key is the input's own (two tiny pictures may encode to the same bytes).
+                key = hashlib.blake2b(f"{app_id}/{n}".encode(), digest_size=16).hexdigest()
+                picture = StoredPicture(key, *DISTINCT_SIZE, "JPEG", "RGB")
+                store_tiny_picture(app, data, picture.media_key)
+            else:
+                picture = pool[k]
             inputs.append(
                 Input(
                     app=app,
@@ -545,7 +597,7 @@ def seed_large(
                     height=picture.height,
                     image_format=picture.format,
                     color_mode=picture.mode,
-                    metadata={"split": split, "source": "demo", "index": n, "picture": k},
+                    metadata={"split": split, "source": "demo", "index": n, "picture": n if distinct else k},
                 )
             )
             labels.append(_shape_labels(rng, spec))

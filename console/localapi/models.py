@@ -143,6 +143,8 @@ class Input(models.Model):
             # ListInputs pages newest first, optionally by status; both walk an index, never the table.
             models.Index(fields=["app", "-id"], name="input_app_newest"),
             models.Index(fields=["app", "status_code", "-id"], name="input_app_status_newest"),
+            # A hosted picture is looked up by its URL's app and media key on every thumbnail.
+            models.Index(fields=["app", "media_key"], name="input_app_media_key"),
         ]
 
     def __str__(self) -> str:
@@ -151,6 +153,28 @@ class Input(models.Model):
     @staticmethod
     def new_id() -> str:
         return uuid.uuid4().hex
+
+
+class InputCount(models.Model):
+    """How many inputs an app has in one status (GetInputCount reads these rows, never the inputs).
+
+    Database triggers keep them (migration 0002_fast_at_a_million), in the transaction of the write
+    that changes an input's existence or status, whichever code makes it: PostInputs, the workers,
+    deletes, purges, seeding, bulk updates of other modules, the admin. Counting in Python at each of
+    those places would be exact only as long as no one ever forgets one; a trigger cannot be forgotten.
+    On PostgreSQL the trigger runs once per statement (a bulk insert of 10,000 inputs is one upsert);
+    the upsert locks the counter row, so concurrent writers wait for each other and lose no counts.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="input_counts")
+    status_code = models.PositiveIntegerField()
+    inputs = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "status_code"], name="one_count_per_app_status")]
+
+    def __str__(self) -> str:
+        return f"{self.inputs} inputs in status {self.status_code} in {self.app_id}"
 
 
 class InputConcept(models.Model):

@@ -48,7 +48,7 @@ def test_it_returns_only_the_grid_partial_to_htmx_and_the_page_on_history_restor
     partial = console.get(grid(local, query="?page=1"), headers=HX)
     # The tab's title comes first: htmx sets it from a <title> at the top of a partial.
     title = "<title>Inputs · shapes · Clarifai console</title>"
-    assert partial.content.decode().lstrip().startswith(f'{title}\n<div id="grid">')
+    assert partial.content.decode().lstrip().startswith(f'{title}\n<div id="grid" hx-history="false">')
     assert len(tiles(partial.content.decode())) == 3
     assert "HX-Request" in partial["Vary"]
     restored = console.get(grid(local, query="?page=1"), headers={**HX, "HX-History-Restore-Request": "true"})

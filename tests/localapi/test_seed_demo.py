@@ -231,3 +231,22 @@ def test_the_size_option_is_idempotent_and_resets() -> None:
     seed(args=["--inputs", 50, "--app", "bench", "--pictures", 4, "--reset"])
 
     assert summary("bench") == ids
+
+
+@pytest.mark.django_db
+def test_the_distinct_option_gives_every_input_a_picture_of_its_own() -> None:
+    seed(args=["--inputs", 40, "--app", "bench", "--distinct"])
+
+    app = App.objects.get(user_id="demo", app_id="bench")
+    inputs = list(Input.objects.filter(app=app).order_by("id"))
+    assert len({i.media_key for i in inputs}) == 40
+    pictures = set()
+    for item in inputs:
+        hosted = api_get(f"/v2/hosted/tiny/apps/{app.pk}/inputs/image/{item.media_key}", [])
+        assert hosted.status == 200
+        assert hosted.content_type == "image/jpeg"
+        with Image.open(io.BytesIO(hosted.body)) as image:
+            assert image.size == (item.width, item.height)
+            pictures.add(image.tobytes())
+        assert all(media.read(media.path(app.pk, item.media_key, size)) == hosted.body for size in media.SIZES)
+    assert len(pictures) == 40

@@ -37,6 +37,11 @@ class Command(BaseCommand):
             help="distinct pictures the large app's inputs share (default: 64)",
         )
         parser.add_argument(
+            "--distinct",
+            action="store_true",
+            help="give every input a tiny picture of its own instead of sharing --pictures (with --inputs)",
+        )
+        parser.add_argument(
             "--batch-size", type=int, default=5000, metavar="B", help="inputs per transaction (default: 5000)"
         )
 
@@ -78,6 +83,7 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"],
                 reset=options["reset"],
                 progress=progress,
+                distinct=options["distinct"],
             )
         except demo.DemoError as e:
             raise CommandError(f"{e} Use --reset to rebuild it.") from None
