@@ -66,7 +66,7 @@ def _measure_size(size: int, runs: int, target: Target) -> dict[str, tuple[float
             ("grid partial, last page", f"{grid}&page={last}"),
             ("grid partial, filter with no match (failed)", f"{grid}&status=failed"),
         ]:
-            s = _sample(client, [url] * (3 + runs), **htmx)
+            s = _sample(client, [url] * (3 + runs), headers=htmx)
             results[name] = (_p50(s.total), _percentile(s.total, 0.9))
 
         counts = f"/v2/users/{demo.DEMO_USER}/apps/{app.app_id}/inputs/status"
@@ -84,7 +84,7 @@ def _measure_size(size: int, runs: int, target: Target) -> dict[str, tuple[float
         results["thumbnail first fetch (console media view)"] = (_p50(s.total), _percentile(s.total, 0.9))
 
         inputs = Input.objects.filter(app=app).order_by("pk")
-        first, final = inputs.first().pk, inputs.last().pk
+        first, final = inputs[0].pk, inputs.reverse()[0].pk
         keys = [
             inputs.filter(pk__gte=rng.randint(first, final)).values_list("media_key", flat=True).first()
             for _ in range(runs + 3)

@@ -82,7 +82,7 @@ def _use_broker(folder: Path) -> None:
         Path(options[name]).mkdir(parents=True, exist_ok=True)
     celery_app.conf.broker_transport_options = options
     kombu.pools.reset()
-    celery_app._after_fork()
+    celery_app._after_fork()  # type: ignore[attr-defined]  # private: what Celery does in a forked child
 
 
 def _post(target: Target, app_id: str, pictures: list[bytes], prefix: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
@@ -42,7 +42,7 @@ class CompressedTextMiddleware(GZipMiddleware):
 
     COMPRESSED_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not response.get("Content-Type", "").startswith(self.COMPRESSED_TYPES):
             return response
         return super().process_response(request, response)

@@ -1,13 +1,13 @@
 """Text answers travel gzip-compressed when the browser asks; pictures, compressed already, do not."""
 
 import gzip
-import re
 from collections.abc import Callable
 
 import pytest
 from django.test import Client
 
 from console.connections.models import Connection
+from tests.markup import find
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
@@ -33,7 +33,7 @@ def test_the_grid_partial_is_gzip_encoded_when_asked(
 def test_pictures_are_not_compressed_again(console: Client, local: Connection, make_app: Callable[..., str]) -> None:
     make_app(images=1)
     page = console.get(f"/c/{local.pk}/apps/shapes/inputs/").content.decode()
-    src = re.search(r'src="(/c/\d+/media\?u=[^"]+)"', page).group(1).replace("&amp;", "&")
+    src = find(r'src="(/c/\d+/media\?u=[^"]+)"', page).group(1).replace("&amp;", "&")
 
     picture = console.get(src, headers=GZIP)
 

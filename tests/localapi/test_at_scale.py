@@ -26,7 +26,7 @@ def _own_media_root(settings: Any, tmp_path: Any) -> None:
 def test_a_hosted_picture_is_found_by_an_index_on_app_and_media_key() -> None:
     demo.seed_large("big", 50, distinct=True)
     app = App.objects.get(app_id="big")
-    key = Input.objects.filter(app=app).order_by("id").first().media_key
+    key = Input.objects.filter(app=app).order_by("id")[0].media_key
 
     plan = Input.objects.filter(app_id=app.pk, media_key=key).explain()
 
@@ -37,7 +37,7 @@ def test_a_hosted_picture_is_found_by_an_index_on_app_and_media_key() -> None:
 
 def api(token: str, verb: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     reply = dispatch.handle(verb, path, [], f"Key {token}", json.dumps(body or {}).encode(), "http://testserver")
-    answer = json.loads(reply.body)
+    answer: dict[str, Any] = json.loads(reply.body)
     assert answer["status"]["code"] == status.SUCCESS, answer
     return answer
 

@@ -62,7 +62,7 @@ def test_a_request_of_many_inputs_queues_a_few_batches_that_a_worker_processes(
 
     start_worker()
     wait_for(lambda: Input.objects.filter(status_code=codes.INPUT_DOWNLOAD_SUCCESS).count() == 70)
-    assert sorted(Input.objects.values_list("width", flat=True)) == list(range(40, 110))
+    assert sorted(width or 0 for width in Input.objects.values_list("width", flat=True)) == list(range(40, 110))
 
 
 @pytest.mark.django_db
@@ -96,4 +96,5 @@ def test_unfinished_inputs_are_queued_again_in_batches(owner: str, broker: dict[
 
 def m_args(message: dict[str, Any]) -> list[int]:
     args, _, _ = json.loads(base64.b64decode(message["body"]))
-    return args[0]
+    pks: list[int] = args[0]
+    return pks
