@@ -59,12 +59,13 @@ BROKERS = ["filesystem", pytest.param("redis", marks=pytest.mark.skipif(not _red
 @pytest.fixture
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A broker of this test's own (a fresh folder, or Redis database 14 emptied), eager mode off."""
-    saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url, celery_app.conf.broker_transport_options)
+    conf = celery_app.conf
+    saved = (conf.task_always_eager, conf.broker_url, conf.broker_transport, conf.broker_transport_options)
     if request.param == "redis":
         import redis
 
         redis.Redis.from_url(REDIS).flushdb()
-        celery_app.conf.update(broker_url=REDIS, broker_transport_options={})
+        celery_app.conf.update(broker_url=REDIS, broker_transport=None, broker_transport_options={})
         env = {"CELERY_BROKER_URL": REDIS, "CONSOLE_VAR_DIR": str(tmp_path)}
     else:
         folders = {
@@ -74,16 +75,20 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str,
         }
         for folder in set(folders.values()):
             Path(folder).mkdir(parents=True, exist_ok=True)
+        # The embedded broker as settings make it (console/broker.py), whatever the suite runs on.
         celery_app.conf.update(
             broker_url="filesystem://",
-            broker_transport_options={**settings.CELERY_BROKER_TRANSPORT_OPTIONS, **folders},
+            broker_transport="console.broker:Transport",
+            broker_transport_options={"polling_interval": 0.1, **folders},
         )
         env = {"CELERY_BROKER_URL": "filesystem://", "CONSOLE_VAR_DIR": str(tmp_path)}
     celery_app.conf.task_always_eager = False
     kombu.pools.reset()
     celery_app._after_fork()  # type: ignore[attr-defined]  # private: what Celery does in a forked child
     yield env
-    celery_app.conf.update(task_always_eager=saved[0], broker_url=saved[1], broker_transport_options=saved[2])
+    celery_app.conf.update(
+        task_always_eager=saved[0], broker_url=saved[1], broker_transport=saved[2], broker_transport_options=saved[3]
+    )
     kombu.pools.reset()
     celery_app._after_fork()  # type: ignore[attr-defined]  # private: what Celery does in a forked child
 

@@ -28,10 +28,13 @@ def test_a_hosted_picture_is_found_by_an_index_on_app_and_media_key() -> None:
     app = App.objects.get(app_id="big")
     key = Input.objects.filter(app=app).order_by("id")[0].media_key
 
-    plan = Input.objects.filter(app_id=app.pk, media_key=key).explain()
-
-    assert "input_app_media_key" in plan, plan
+    indexes = connection.introspection.get_constraints(connection.cursor(), Input._meta.db_table)
+    assert indexes["input_app_media_key"]["columns"] == ["app_id", "media_key"]
     if connection.vendor == "sqlite":
+        # SQLite's planner takes it at any size. PostgreSQL's picks by cost, which 50 rows do not decide
+        # (bench/million.py shows it at 1,000,000).
+        plan = Input.objects.filter(app_id=app.pk, media_key=key).explain()
+        assert "input_app_media_key" in plan, plan
         assert "media_key=?" in plan, plan  # both columns are searched on the index, not filtered after
 
 
