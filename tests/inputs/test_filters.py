@@ -4,6 +4,7 @@ combined, kept in the URL, and links to them from every concept and dataset chip
 import html as markup
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -28,7 +29,7 @@ def grid(local: Connection, query: str = "") -> str:
     return f"/c/{local.pk}/apps/shapes/inputs/{query}"
 
 
-def patch(api: ClarifaiClient, input_id: str, metadata: dict[str, object] | None = None, **concepts: float) -> None:
+def patch(api: ClarifaiClient, input_id: str, metadata: dict[str, Any] | None = None, **concepts: float) -> None:
     item = resources_pb2.Input(id=input_id)
     if metadata:
         item.data.metadata.update(metadata)
