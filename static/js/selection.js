@@ -22,10 +22,12 @@
     }
     const label = document.querySelector("[data-selected-count]");
     if (label) label.textContent = count === 1 ? "1 ticked tile" : `${count} ticked tiles`;
-    if (count) {
-      const radio = document.querySelector("[data-scope-selected]");
-      if (radio) radio.checked = true;
-    }
+  }
+
+  // Ticking tiles means "these": the scope follows (until "select all that match" is chosen again).
+  function scopeToTicked() {
+    const radio = document.querySelector("[data-scope-selected]");
+    if (radio) radio.checked = true;
   }
 
   function pick(box, checked, shift) {
@@ -37,6 +39,7 @@
       box.checked = checked;
     }
     last = box;
+    scopeToTicked();
     refresh();
   }
 
@@ -49,6 +52,7 @@
     }
     if (event.target.closest && event.target.closest("[data-select-page]")) {
       for (const other of picks()) other.checked = true;
+      scopeToTicked();
       refresh();
     } else if (event.target.closest && event.target.closest("[data-clear-selection]")) {
       for (const other of picks()) other.checked = false;
