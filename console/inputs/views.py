@@ -353,6 +353,10 @@ def input_delete(request: HttpRequest, connection: Connection, app_id: str, inpu
 @connection_page("Counting the inputs that match")
 def input_snapshot(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
     """One step of "select all that match": the next 1,000 matching ids, and the count so far."""
+    if not wants_partial(request):
+        # The count grows through HTMX steps; without JavaScript, the page's own selection still works.
+        messages.error(request, "Selecting all that match needs JavaScript; tick tiles or choose this page instead.")
+        return redirect(_grid_url(connection, app_id, grid_query(request.POST.get("back", ""))))
     user_id = request.user.pk
     snapshot = Snapshot.load(request.GET.get("token", ""), connection.pk, app_id, user_id)
     if snapshot is None:

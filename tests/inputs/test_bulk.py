@@ -179,3 +179,12 @@ def test_a_snapshot_is_only_for_whoever_took_it(
     )
     assert "count again" in response.content.decode()
     assert not Job.objects.exists()
+
+
+def test_all_that_match_without_htmx_goes_back_to_the_grid_and_says_why(
+    console: Client, local: Connection, shapes: str
+) -> None:
+    url = f"/c/{local.pk}/apps/shapes/inputs/snapshot"
+    response = console.post(url, {"back": "type=text"}, follow=True)
+    assert response.redirect_chain[-1][0] == f"/c/{local.pk}/apps/shapes/inputs/?type=text"
+    assert "Selecting all that match needs JavaScript" in response.content.decode()

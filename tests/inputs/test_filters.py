@@ -14,6 +14,7 @@ from console.clarifai import ClarifaiClient
 from console.connections.models import Connection
 from console.inputs.filters import MetadataFilterError, parse_metadata
 from console.localapi.models import Dataset, DatasetInput, Input
+from tests.faults import fault_server
 from tests.markup import find
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -186,3 +187,32 @@ def test_concept_and_dataset_chips_link_to_the_filtered_grid(console: Client, lo
     assert f'href="{base}?dataset=golden"' in overview
     concepts = console.get(f"/c/{local.pk}/apps/shapes/concepts/").content.decode()
     assert f'href="{base}?concept=red"' in concepts
+
+
+def test_over_http_a_filtered_grid_searches_and_a_plain_one_lists(console: Client, staff: object, db: None) -> None:
+    """What the real API receives: PostInputsSearches with one filter per criterion, else ListInputs."""
+    with fault_server() as server:
+        remote = Connection(name="Remote", base_url=server.url, user_id="me")
+        remote.set_token("remote-token-1234")
+        remote.save()
+        base = f"/c/{remote.pk}/apps/app/inputs/"
+        assert console.get(base, headers=HX).status_code == 200
+        assert any(m == "GET" and p.startswith("/v2/users/me/apps/app/inputs?") for m, p, _ in server.received)
+        assert not any("/searches" in p for _, p, _ in server.received)
+        server.received.clear()
+        response = console.get(base + "?meta=a.b+%3D+1&type=image&dataset=d1&status=failed&page=2", headers=HX)
+        assert response.status_code == 200
+        searches = [
+            body for m, p, body in server.received if m == "POST" and p == "/v2/users/me/apps/app/inputs/searches"
+        ]
+    assert len(searches) == 1
+    body = searches[0]
+    assert body["pagination"] == {"page": 2, "per_page": 128}
+    filters = body["searches"][0]["query"]["filters"]
+    assert filters[:3] == [
+        {"annotation": {"data": {"metadata": {"a": {"b": 1}}}}},
+        {"input": {"dataset_ids": ["d1"]}},
+        {"input": {"data": {"image": {}}}},
+    ]
+    # The client writes enums by name (30002 has two: INPUT_DOWNLOAD_FAILED and INPUT_FAILED).
+    assert filters[3]["input"]["status"]["code"] in (30002, "INPUT_DOWNLOAD_FAILED", "INPUT_FAILED")
