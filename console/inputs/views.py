@@ -98,11 +98,9 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
     number, per_page = page_params(request, DEFAULT_PER_PAGE, PER_PAGE_CHOICES)
     filters = GridFilters.of(request.GET)
     client, app_ids = client_for(connection), ids(connection, app_id)
-    found, counts, concept_choices, datasets = concurrently(
+    found, counts = concurrently(
         lambda: find_page(client, app_ids, filters, number, per_page),
         lambda: client.call("GetInputCount", service_pb2.GetInputCountRequest(user_app_id=app_ids)).counts,
-        lambda: _offered(connection, app_id),
-        lambda: _datasets(connection, app_id),
     )
     inputs = found.inputs
     back = grid_query(request.GET.urlencode())
@@ -123,12 +121,22 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         "per_page_choices": PER_PAGE_CHOICES,
         "filters": filters,
         "filter_message": found.message,
-        "concept_choices": concept_choices,
-        "dataset_choices": datasets,
         "back": back,
         "bulk_kinds": BULK_KINDS,
     }
     return render_page(request, "inputs/grid.html", context, partial="grid")
+
+
+@require_GET
+@connection_page("Loading the concepts and datasets to offer")
+def input_choices(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    """The concepts and datasets the filter and bulk fields offer, asked for once a field is used (so that
+    showing the grid costs no more calls than it needs)."""
+    if not wants_partial(request):
+        return redirect(reverse("inputs:grid", args=[connection.pk, app_id]))
+    concepts, datasets = concurrently(lambda: _offered(connection, app_id), lambda: _datasets(connection, app_id))
+    context = {"concept_choices": concepts, "dataset_choices": datasets}
+    return render(request, "inputs/grid.html#choices", context)
 
 
 @require_GET

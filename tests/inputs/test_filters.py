@@ -216,3 +216,17 @@ def test_over_http_a_filtered_grid_searches_and_a_plain_one_lists(console: Clien
     ]
     # The client writes enums by name (30002 has two: INPUT_DOWNLOAD_FAILED and INPUT_FAILED).
     assert filters[3]["input"]["status"]["code"] in (30002, "INPUT_DOWNLOAD_FAILED", "INPUT_FAILED")
+
+
+def test_the_concepts_and_datasets_offered_come_once_a_field_is_used(
+    console: Client, local: Connection, shapes: str
+) -> None:
+    page = console.get(grid(local)).content.decode()
+    loader = find(r'<div id="filter-choices"[^>]*>', page).group(0)
+    assert f'hx-get="/c/{local.pk}/apps/shapes/inputs/choices"' in loader
+    assert 'hx-trigger="focusin from:#grid once"' in loader
+    assert "<datalist" not in page  # not asked for with the grid
+    choices = console.get(grid(local, "choices"), headers=HX).content.decode()
+    assert '<option value="Crimson">red</option>' in choices
+    assert '<option value="golden"></option>' in choices
+    assert console.get(grid(local, "choices")).status_code == 302  # a page of its own is the grid
