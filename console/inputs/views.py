@@ -387,6 +387,22 @@ def _selection(request: HttpRequest, connection: Connection, app_id: str) -> tup
     return request.POST.getlist("ids"), "selected"
 
 
+def _confirm_delete(
+    request: HttpRequest, connection: Connection, app_id: str, count: int, scope: str, grid_url: str
+) -> HttpResponse:
+    """Ask before deleting, with the count; the form sends back what was posted, confirmed."""
+    context = {
+        "connection": connection,
+        "app_id": app_id,
+        "section": "inputs",
+        "count": count,
+        "scope": scope,
+        "posted": [(k, v) for k, values in request.POST.lists() for v in values if k != "csrfmiddlewaretoken"],
+        "grid_url": grid_url,
+    }
+    return render_page(request, "inputs/bulk_confirm.html", context)
+
+
 @require_POST
 @connection_page("Changing the selected inputs")
 def input_bulk(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
@@ -411,16 +427,7 @@ def input_bulk(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         messages.error(request, f"{e} Nothing was started.")
         return redirect(grid_url)
     if action.kind == Job.DELETE_INPUTS and request.POST.get("confirmed") != "yes":
-        context = {
-            "connection": connection,
-            "app_id": app_id,
-            "section": "inputs",
-            "count": len(selected),
-            "scope": scope,
-            "posted": [(k, v) for k, values in request.POST.lists() for v in values if k != "csrfmiddlewaretoken"],
-            "grid_url": grid_url,
-        }
-        return render_page(request, "inputs/bulk_confirm.html", context)
+        return _confirm_delete(request, connection, app_id, len(selected), scope, grid_url)
     user = request.user if isinstance(request.user, User) else None
     job = start_job(user, connection, app_id, action.kind, action.params, selected)
     messages.success(request, f"{action.label}: a job over {len(selected)} input{'s' if len(selected) != 1 else ''}.")
