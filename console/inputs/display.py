@@ -69,6 +69,7 @@ class InputView(_Lookup):
     id: str
     url: str  # the detail page; its edit, delete and tile URLs are under it
     href: str  # the detail page, remembering the grid page to go back to
+    filter_base: str  # the grid's URL and "?", to which a chip adds its filter
     status_code: int
     status_label: str
     status_kind: str
@@ -183,6 +184,7 @@ def present(connection: Connection, item: resources_pb2.Input, urls: Urls, *, fu
         id=item.id,
         url=url,
         href=url + urls.back,
+        filter_base=urls.inputs + "?",
         status_code=code,
         status_label=label,
         status_kind=kind,

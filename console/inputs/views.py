@@ -3,11 +3,12 @@
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
@@ -25,12 +26,16 @@ from console.connections.models import Connection
 from console.core.paging import Page, int_param, page_params
 from console.core.rendering import http_status_for, render_page, wants_partial, write_failed
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
+from console.inputs.filters import GRID_PARAMS, STATUSES, GridFilters, find_page, grid_query
 from console.inputs.forms import InputEditForm, initial_rows
+from console.inputs.selection import BULK_KINDS, BulkError, Snapshot, bulk_action
+from console.jobs.models import Job
+from console.jobs.services import start_job
 
 logger = logging.getLogger(__name__)
 PER_PAGE_CHOICES = (32, 64, 128, 256)
 DEFAULT_PER_PAGE = 128
-FILTERS = {"all": None, "processed": PROCESSED, "pending": PENDING, "processing": IN_PROGRESS, "failed": FAILED}
+FILTERS = STATUSES
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ class StatusFilter:
 
 
 def status_filters(grid: QueryDict, counts: resources_pb2.InputCount) -> list[StatusFilter]:
-    """The status filters of a grid page (its query `grid`), with how many inputs each has."""
+    """The status filters of a grid page (its query `grid`, whose other filters they keep), with how many
+    inputs of the whole app each has."""
     current = grid.get("status", "all") if grid.get("status") in FILTERS else "all"
     filters = []
     for key, code in FILTERS.items():
@@ -55,7 +61,6 @@ def status_filters(grid: QueryDict, counts: resources_pb2.InputCount) -> list[St
     return filters
 
 
-GRID_PARAMS = ("page", "per_page", "status")
 MAX_POLLED = 256  # the largest page of inputs
 POLL_FOR_SECONDS = 600  # how long a page keeps asking about inputs still being processed
 
@@ -71,48 +76,67 @@ def _filter_total(counts: resources_pb2.InputCount, code: int | None) -> int:
     return by_code[code] if code else sum(by_code.values())
 
 
-def grid_query(query: str) -> str:
-    """Only the grid's own parameters of a query string: where to come back to from an input."""
-    return urlencode([(k, v) for k, v in QueryDict(query).items() if k in GRID_PARAMS])
-
-
 def _grid_url(connection: Connection, app_id: str, back: str) -> str:
     url = reverse("inputs:grid", args=[connection.pk, app_id])
     return f"{url}?{back}" if back else url
+
+
+def _datasets(connection: Connection, app_id: str) -> list[str]:
+    """The app's dataset ids the filter offers; none when the call fails (a dataset id still works)."""
+    try:
+        request = service_pb2.ListDatasetsRequest(user_app_id=ids(connection, app_id), per_page=200)
+        response: service_pb2.MultiDatasetResponse = client_for(connection).call("ListDatasets", request)
+    except ClarifaiError as e:
+        logger.warning("Datasets to offer could not be listed: %s", e)
+        return []
+    return [d.id for d in response.datasets]
 
 
 @require_GET
 @connection_page("Loading the inputs")
 def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
     number, per_page = page_params(request, DEFAULT_PER_PAGE, PER_PAGE_CHOICES)
-    status_key = request.GET.get("status", "all")
-    if status_key not in FILTERS:
-        status_key = "all"
-    code = FILTERS[status_key]
+    filters = GridFilters.of(request.GET)
     client, app_ids = client_for(connection), ids(connection, app_id)
-    listing = service_pb2.ListInputsRequest(user_app_id=app_ids, page=number, per_page=per_page)
-    if code:
-        listing.status.code = code
-    inputs, counts = concurrently(
-        lambda: client.call("ListInputs", listing).inputs,
+    found, counts = concurrently(
+        lambda: find_page(client, app_ids, filters, number, per_page),
         lambda: client.call("GetInputCount", service_pb2.GetInputCountRequest(user_app_id=app_ids)).counts,
     )
+    inputs = found.inputs
     back = grid_query(request.GET.urlencode())
     urls = Urls.of(connection, app_id, back)
     views = [present(connection, item, urls) for item in inputs]
+    # A search has no total on the real API: only a list (all, or one status) knows how many there are.
+    total = None if filters.searching else _filter_total(counts, filters.status_code)
     context = {
         "connection": connection,
         "app_id": app_id,
         "section": "inputs",
         "inputs": views,
         "poll_url": poll_url(connection, app_id, views, back, with_counts=True),
-        "page": Page(number, per_page, len(inputs), _filter_total(counts, code)),
+        "page": Page(number, per_page, len(inputs), total),
         "counts": counts,
-        "status_key": status_key,
+        "status_key": filters.status,
         "status_filters": status_filters(QueryDict(back), counts),
         "per_page_choices": PER_PAGE_CHOICES,
+        "filters": filters,
+        "filter_message": found.message,
+        "back": back,
+        "bulk_kinds": BULK_KINDS,
     }
     return render_page(request, "inputs/grid.html", context, partial="grid")
+
+
+@require_GET
+@connection_page("Loading the concepts and datasets to offer")
+def input_choices(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    """The concepts and datasets the filter and bulk fields offer, asked for once a field is used (so that
+    showing the grid costs no more calls than it needs)."""
+    if not wants_partial(request):
+        return redirect(reverse("inputs:grid", args=[connection.pk, app_id]))
+    concepts, datasets = concurrently(lambda: _offered(connection, app_id), lambda: _datasets(connection, app_id))
+    context = {"concept_choices": concepts, "dataset_choices": datasets}
+    return render(request, "inputs/grid.html#choices", context)
 
 
 @require_GET
@@ -172,6 +196,7 @@ def _detail(
     form: InputEditForm | None = None,
     status: int = 200,
     choices: list[resources_pb2.Concept] | None = None,
+    neighbours: tuple[str, str] | None = None,
 ) -> HttpResponse:
     back = grid_query(request.GET.get("back", ""))
     view = present(connection, item, Urls.of(connection, app_id, back), full=True)
@@ -181,6 +206,9 @@ def _detail(
         form.name_rows({c.id: c.name for c in view.concepts})
     if choices is None:
         choices = _offered(connection, app_id)
+    if neighbours is None:
+        neighbours = _neighbours(connection, app_id, back, item.id)
+    previous_id, next_id = neighbours
     context = {
         "connection": connection,
         "app_id": app_id,
@@ -190,8 +218,51 @@ def _detail(
         "concept_choices": choices,
         "grid_url": _grid_url(connection, app_id, back),
         "back": back,
+        "previous_url": _input_url(connection, app_id, previous_id, back),
+        "next_url": _input_url(connection, app_id, next_id, back),
+        "grid_filter_urls": _filter_urls(connection, app_id),
     }
     return render_page(request, "inputs/detail.html", context, partial="detail", status=status)
+
+
+def _input_url(connection: Connection, app_id: str, input_id: str, back: str) -> str:
+    if not input_id:
+        return ""
+    url = reverse("inputs:detail", args=[connection.pk, app_id, input_id])
+    return f"{url}?back={quote(back, safe='')}" if back else url
+
+
+def _filter_urls(connection: Connection, app_id: str) -> str:
+    """The grid's URL with `?` ready for one filter (a chip's link adds e.g. `concept=cat`)."""
+    return reverse("inputs:grid", args=[connection.pk, app_id]) + "?"
+
+
+def _page_of(query: QueryDict) -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        try:
+            return max(int(query.get(name, default)), 1)
+        except (TypeError, ValueError):
+            return default
+
+    per_page = number("per_page", DEFAULT_PER_PAGE)
+    return number("page", 1), per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE
+
+
+def _neighbours(connection: Connection, app_id: str, back: str, input_id: str) -> tuple[str, str]:
+    """The ids before and after this input in the grid page it was opened from ("" at an end, or when the
+    page cannot be read or no longer holds it)."""
+    query = QueryDict(back)
+    number, per_page = _page_of(query)
+    try:
+        found = find_page(client_for(connection), ids(connection, app_id), GridFilters.of(query), number, per_page)
+    except ClarifaiError as e:
+        logger.warning("The grid page around an input could not be listed: %s", e)
+        return "", ""
+    page_ids = [item.id for item in found.inputs]
+    if input_id not in page_ids:
+        return "", ""
+    at = page_ids.index(input_id)
+    return (page_ids[at - 1] if at > 0 else ""), (page_ids[at + 1] if at + 1 < len(page_ids) else "")
 
 
 def _get_input(connection: Connection, app_id: str, input_id: str) -> resources_pb2.Input:
@@ -203,8 +274,13 @@ def _get_input(connection: Connection, app_id: str, input_id: str) -> resources_
 @require_GET
 @connection_page("Loading the input")
 def input_detail(request: HttpRequest, connection: Connection, app_id: str, input_id: str) -> HttpResponse:
-    item, choices = concurrently(lambda: _get_input(connection, app_id, input_id), lambda: _offered(connection, app_id))
-    return _detail(request, connection, app_id, item, choices=choices)
+    back = grid_query(request.GET.get("back", ""))
+    item, choices, neighbours = concurrently(
+        lambda: _get_input(connection, app_id, input_id),
+        lambda: _offered(connection, app_id),
+        lambda: _neighbours(connection, app_id, back, input_id),
+    )
+    return _detail(request, connection, app_id, item, choices=choices, neighbours=neighbours)
 
 
 def _catalog(connection: Connection, app_id: str) -> Catalog:
@@ -279,6 +355,83 @@ def input_delete(request: HttpRequest, connection: Connection, app_id: str, inpu
         "back": back,
     }
     return render_page(request, "inputs/delete.html", context)
+
+
+@require_POST
+@connection_page("Counting the inputs that match")
+def input_snapshot(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    """One step of "select all that match": the next 1,000 matching ids, and the count so far."""
+    if not wants_partial(request):
+        # The count grows through HTMX steps; without JavaScript, the page's own selection still works.
+        messages.error(request, "Selecting all that match needs JavaScript; tick tiles or choose this page instead.")
+        return redirect(_grid_url(connection, app_id, grid_query(request.POST.get("back", ""))))
+    user_id = request.user.pk
+    snapshot = Snapshot.load(request.GET.get("token", ""), connection.pk, app_id, user_id)
+    if snapshot is None:
+        snapshot = Snapshot.start(connection.pk, app_id, grid_query(request.POST.get("back", "")), user_id)
+    snapshot.step(client_for(connection), ids(connection, app_id))
+    step_url = reverse("inputs:snapshot", args=[connection.pk, app_id]) + f"?token={snapshot.token}"
+    return render(request, "inputs/grid.html#snapshot", {"snapshot": snapshot, "step_url": step_url})
+
+
+def _selection(request: HttpRequest, connection: Connection, app_id: str) -> tuple[list[str] | None, str]:
+    """The input ids a bulk form chose, and how it chose them; None when a snapshot has expired."""
+    scope = request.POST.get("scope", "selected")
+    if scope == "all":
+        snapshot = Snapshot.load(request.POST.get("snapshot", ""), connection.pk, app_id, request.user.pk)
+        if snapshot is None or not snapshot.done:
+            return None, "all that match"
+        return snapshot.ids(), "all that match"
+    if scope == "page":
+        return request.POST.getlist("page_ids"), "this page"
+    return request.POST.getlist("ids"), "selected"
+
+
+def _confirm_delete(
+    request: HttpRequest, connection: Connection, app_id: str, count: int, scope: str, grid_url: str
+) -> HttpResponse:
+    """Ask before deleting, with the count; the form sends back what was posted, confirmed."""
+    context = {
+        "connection": connection,
+        "app_id": app_id,
+        "section": "inputs",
+        "count": count,
+        "scope": scope,
+        "posted": [(k, v) for k, values in request.POST.lists() for v in values if k != "csrfmiddlewaretoken"],
+        "grid_url": grid_url,
+    }
+    return render_page(request, "inputs/bulk_confirm.html", context)
+
+
+@require_POST
+@connection_page("Changing the selected inputs")
+def input_bulk(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
+    """Start a bulk action over the selection as a job, and go to the job's page (its progress is live)."""
+    back = grid_query(request.POST.get("back", ""))
+    grid_url = _grid_url(connection, app_id, back)
+    selected, scope = _selection(request, connection, app_id)
+    if selected is None:
+        messages.error(request, "The count of all that match is no longer kept (after an hour): count again.")
+        return redirect(grid_url)
+    selected = list(dict.fromkeys(i for i in selected if i))
+    if not selected:
+        messages.error(
+            request,
+            "No input is selected, so nothing was started: tick some tiles, choose this page, or select all "
+            "that match.",
+        )
+        return redirect(grid_url)
+    try:
+        action = bulk_action(request.POST, client_for(connection), ids(connection, app_id))
+    except BulkError as e:
+        messages.error(request, f"{e} Nothing was started.")
+        return redirect(grid_url)
+    if action.kind == Job.DELETE_INPUTS and request.POST.get("confirmed") != "yes":
+        return _confirm_delete(request, connection, app_id, len(selected), scope, grid_url)
+    user = request.user if isinstance(request.user, User) else None
+    job = start_job(user, connection, app_id, action.kind, action.params, selected)
+    messages.success(request, f"{action.label}: a job over {len(selected)} input{'s' if len(selected) != 1 else ''}.")
+    return redirect(reverse("jobs:detail", args=[connection.pk, job.pk]))
 
 
 @require_GET

@@ -138,7 +138,7 @@ def test_it_signs_in_pages_through_inputs_and_edits_metadata(site: Site, open_ta
     tab.shot("page-2-opened-directly")
 
     chosen = page_2[5].removeprefix("input-")
-    page.locator(f"#input-{chosen} a").click()
+    page.locator(f"#input-{chosen} > a").click()
     expect(page).to_have_url(re.compile(rf"{re.escape(site.grid_path)}{chosen}/\?back=page%3D2$"))
     expect(page.locator("h1")).to_have_text(chosen)
     page.wait_for_function(
@@ -187,7 +187,7 @@ def test_the_grid_and_the_detail_fit_a_tablet(site: Site, open_tab: Callable[...
     wait_for_grid(page, "page=2")
     no_horizontal_scroll(page)
 
-    page.locator(TILES).first.locator("a").click()
+    page.locator(TILES).first.locator(":scope > a").click()
     expect(page.locator("h1 code")).to_be_visible()
     expect(page.get_by_role("button", name="Save")).to_be_visible()
     no_horizontal_scroll(page)

@@ -119,7 +119,7 @@ def test_a_failed_input_shows_its_failure_and_nothing_from_a_third_party(
     expect(tile.locator(".failed")).to_contain_text("The server answered HTTP 404")
     tab.shot("failed-tile")
 
-    tile.locator("a").click()
+    tile.locator(":scope > a").click()
     expect(page.locator("h1")).to_have_text("broken-download")
     notice = page.get_by_role("alert").filter(has_text="could not be processed")
     expect(notice).to_be_visible()

@@ -84,10 +84,10 @@ def test_keyboard_focus_shows_on_a_tile_and_lands_on_the_input_after_enter(
     sign_in(tab, site)
     page.goto(site.at(site.grid_path))
     first = page.locator(TILES).first
-    first.locator("a").focus()
+    first.locator(":scope > a").focus()
     page.keyboard.press("Tab")  # from the first tile to the second, as a keyboard user moves
     second = page.locator(TILES).nth(1)
-    expect(second.locator("a")).to_be_focused()
+    expect(second.locator(":scope > a")).to_be_focused()
     # The ring is drawn by the tile, whose overflow would clip the link's own outline.
     outline = second.evaluate("t => [getComputedStyle(t).outlineStyle, getComputedStyle(t).outlineWidth]")
     assert outline == ["solid", "2px"]
@@ -150,7 +150,7 @@ def test_a_session_that_expires_mid_edit_signs_in_as_a_full_page_and_comes_back(
     expect(page.locator(TILES).first).to_be_visible()
     tab.shot("back-on-the-grid")
 
-    page.locator(TILES).first.locator("a").click()
+    page.locator(TILES).first.locator(":scope > a").click()
     expect(page.get_by_role("button", name="Save")).to_be_visible()
     detail_url = page.url
     expire_sessions()
@@ -202,7 +202,7 @@ def test_a_save_with_an_out_of_date_csrf_token_says_so_and_keeps_what_was_typed(
     page = tab.page
     sign_in(tab, site)
     page.goto(site.at(site.grid_path))
-    page.locator(TILES).first.locator("a").click()
+    page.locator(TILES).first.locator(":scope > a").click()
     expect(page.get_by_role("button", name="Save")).to_be_visible()
     # As if the page had been open across a new sign-in in another tab: its token is no longer the cookie's.
     page.evaluate(

@@ -60,7 +60,7 @@ def test_the_detail_is_its_own_page(console: Client, local: Connection, shapes: 
     assert "40 × 30 · PNG" in html
     assert "&quot;split&quot;: &quot;train&quot;" in html  # metadata as formatted JSON
     assert "&quot;n&quot;: 3," in html  # a whole number shows as written, not 3.0
-    assert ">red</span>" in html
+    assert ">red</a>" in html
 
 
 def test_opened_from_the_grid_it_is_a_partial_with_a_way_back(console: Client, local: Connection, shapes: str) -> None:
@@ -69,7 +69,7 @@ def test_opened_from_the_grid_it_is_a_partial_with_a_way_back(console: Client, l
     # The tab's title comes first: htmx sets it from a <title> at the top of a partial.
     assert html.lstrip().startswith("<title>image-000 · Inputs · shapes · Clarifai console</title>")
     assert '<div id="content">' in html
-    assert f'href="/c/{local.pk}/apps/shapes/inputs/?page=2&amp;per_page=32"' in html
+    assert f'href="/c/{local.pk}/apps/shapes/inputs/?page=2&amp;per_page=32#input-image-000"' in html
     assert "evil" not in html.split("← Inputs")[0][-200:]
 
 

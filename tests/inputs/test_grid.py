@@ -174,7 +174,7 @@ def test_a_tile_shows_changes_at_once_though_tiles_are_cached(
     console: Client, local: Connection, api: ClarifaiClient, make_app: Callable[..., str]
 ) -> None:
     make_app(images=1)
-    assert ">red</span>" in console.get(grid(local), headers=HX).content.decode()
+    assert ">red</a>" in console.get(grid(local), headers=HX).content.decode()
     api.call(
         "PatchConcepts",
         service_pb2.PatchConceptsRequest(
@@ -184,8 +184,8 @@ def test_a_tile_shows_changes_at_once_though_tiles_are_cached(
         ),
     )
     html = console.get(grid(local), headers=HX).content.decode()
-    assert ">Crimson</span>" in html
-    assert ">red</span>" not in html
+    assert ">Crimson</a>" in html
+    assert ">red</a>" not in html
 
 
 def test_changing_the_page_size_starts_again_at_page_1_without_repeating_parameters(
@@ -193,7 +193,7 @@ def test_changing_the_page_size_starts_again_at_page_1_without_repeating_paramet
 ) -> None:
     make_app(texts=70)
     html = console.get(grid(local, query="?per_page=32&page=2&status=processed")).content.decode()
-    form = find(r'<form method="get"[^>]*>.*?</form>', html, re.S).group(0)
+    form = find(r'<form method="get"[^>]*hx-trigger="change">.*?</form>', html, re.S).group(0)
     path = grid(local)
     # An explicit URL without the query: htmx would otherwise add the form's fields to the current URL's.
     assert f'action="{path}"' in form
