@@ -103,7 +103,7 @@ def test_a_filtered_grid_is_a_partial_for_htmx_and_a_whole_page_otherwise(
     console: Client, local: Connection, shapes: str
 ) -> None:
     partial = console.get(grid(local, "?concept=Crimson"), headers=HX).content.decode()
-    assert partial.lstrip().startswith('<title>Inputs · shapes · Clarifai console</title>\n<div id="grid">')
+    assert partial.lstrip().startswith('<title>Inputs · shapes · Clarifai console</title>\n<div id="grid" hx-history="false">')
     assert len(tiles(partial)) == 4
     whole = console.get(grid(local, "?concept=Crimson")).content.decode()
     assert "<html" in whole
