@@ -24,6 +24,7 @@ from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, int_param, page_params
+from console.core.permissions import signed_in_or_401
 from console.core.rendering import http_status_for, render_page, wants_partial, write_failed
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
 from console.inputs.filters import GRID_PARAMS, STATUSES, GridFilters, find_page, grid_query
@@ -434,6 +435,7 @@ def input_bulk(request: HttpRequest, connection: Connection, app_id: str) -> Htt
     return redirect(reverse("jobs:detail", args=[connection.pk, job.pk]))
 
 
+@signed_in_or_401
 @require_GET
 @connection_page("Loading the picture")
 def media(request: HttpRequest, connection: Connection) -> HttpResponse:

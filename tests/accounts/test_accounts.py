@@ -23,7 +23,6 @@ pytestmark = pytest.mark.django_db
         "/c/1/apps/",
         "/c/1/apps/x/",
         "/c/1/apps/x/inputs/",
-        "/c/1/media?u=x",
         "/accounts/password/",
     ],
 )
@@ -31,6 +30,13 @@ def test_every_page_sends_an_anonymous_visitor_to_sign_in(client: Client, path: 
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_a_picture_answers_an_anonymous_visitor_401_not_the_sign_in_page(client: Client) -> None:
+    # A redirect would make the browser fetch the sign-in page as a picture, using up the page's messages.
+    response = client.get("/c/1/media?u=x")
+    assert response.status_code == 401
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_the_local_api_and_the_health_check_need_no_console_account(client: Client) -> None:

@@ -103,7 +103,9 @@ def test_a_filtered_grid_is_a_partial_for_htmx_and_a_whole_page_otherwise(
     console: Client, local: Connection, shapes: str
 ) -> None:
     partial = console.get(grid(local, "?concept=Crimson"), headers=HX).content.decode()
-    assert partial.lstrip().startswith('<title>Inputs · shapes · Clarifai console</title>\n<div id="grid" hx-history="false">')
+    assert partial.lstrip().startswith(
+        '<title>Inputs · shapes · Clarifai console</title>\n<div id="grid" hx-history="false">'
+    )
     assert len(tiles(partial)) == 4
     whole = console.get(grid(local, "?concept=Crimson")).content.decode()
     assert "<html" in whole
@@ -224,7 +226,7 @@ def test_the_concepts_and_datasets_offered_come_once_a_field_is_used(
     page = console.get(grid(local)).content.decode()
     loader = find(r'<div id="filter-choices"[^>]*>', page).group(0)
     assert f'hx-get="/c/{local.pk}/apps/shapes/inputs/choices"' in loader
-    assert 'hx-trigger="focusin from:#grid once"' in loader
+    assert 'hx-trigger="focusin from:.suggested once"' in loader
     assert "<datalist" not in page  # not asked for with the grid
     choices = console.get(grid(local, "choices"), headers=HX).content.decode()
     assert '<option value="Crimson">red</option>' in choices
