@@ -1,6 +1,10 @@
 """The Celery app, configured from Django settings (the CELERY_* names)."""
 
+import logging
 import os
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -22,3 +26,22 @@ def read_the_settings_first(**kwargs: Any) -> None:
 
     with stop_on_bad_setting():
         settings.INSTALLED_APPS  # noqa: B018 (reading it loads the settings)
+
+
+def queue_now_and_every(seconds: int, queue: Callable[[], object], name: str) -> None:
+    """Call `queue` (which sends a task) now and then every `seconds` (0: only now), from a thread of the
+    worker that calls this: a worker's own timer, for looks at unfinished work that must not wait for the
+    next restart. A failure to send (the broker away for a moment) waits for the next tick."""
+    queue()
+    if seconds <= 0:
+        return
+
+    def tick() -> None:
+        while True:
+            time.sleep(seconds)
+            try:
+                queue()
+            except Exception:
+                logging.getLogger(__name__).exception("could not queue %s", name)
+
+    threading.Thread(target=tick, name=name, daemon=True).start()

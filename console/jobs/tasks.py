@@ -9,7 +9,6 @@ and every JOBS_RESUME_EVERY seconds, and a chunk the dead worker held is claimab
 """
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
+from console.celery import queue_now_and_every
 from console.jobs import services
 
 log = logging.getLogger(__name__)
@@ -63,15 +63,4 @@ def resume_unfinished_jobs() -> int:
 
 @worker_ready.connect
 def _resume_jobs_while_running(**kwargs: Any) -> None:
-    resume_unfinished_jobs.delay()
-    if settings.JOBS_RESUME_EVERY > 0:
-        threading.Thread(target=_look_periodically, name="jobs-resume", daemon=True).start()
-
-
-def _look_periodically() -> None:
-    while True:
-        time.sleep(settings.JOBS_RESUME_EVERY)
-        try:
-            resume_unfinished_jobs.delay()
-        except Exception:  # the broker is away for a moment: try again at the next tick
-            log.exception("could not queue the look for unfinished jobs")
+    queue_now_and_every(settings.JOBS_RESUME_EVERY, resume_unfinished_jobs.delay, "the look for unfinished jobs")

@@ -5,7 +5,6 @@ task that runs twice (a worker died and the message came back) ends in the same 
 """
 
 import logging
-import threading
 import time
 from datetime import timedelta
 from itertools import batched
@@ -18,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from console.celery import queue_now_and_every
 from console.localapi import bulk_tasks, media, status
 from console.localapi.fetch import FetchError, fetch
 from console.localapi.models import App, Input
@@ -199,18 +199,11 @@ def resume_unfinished_work(older_than_seconds: int) -> int:
 def _resume_unfinished_work_while_running(**kwargs: Any) -> None:
     """Look for unfinished work when a worker starts and then every LOCALAPI_REQUEUE_EVERY seconds:
     a worker restarted promptly after a crash finds the dead one's work too fresh to take at first."""
-    resume_unfinished_work.delay(settings.LOCALAPI_REQUEUE_AFTER)
-    if settings.LOCALAPI_REQUEUE_EVERY > 0:
-        threading.Thread(target=_look_periodically, name="localapi-requeue", daemon=True).start()
-
-
-def _look_periodically() -> None:
-    while True:
-        time.sleep(settings.LOCALAPI_REQUEUE_EVERY)
-        try:
-            resume_unfinished_work.delay(settings.LOCALAPI_REQUEUE_AFTER)
-        except Exception:  # the broker is away for a moment: try again at the next tick
-            log.exception("could not queue the look for unfinished work")
+    queue_now_and_every(
+        settings.LOCALAPI_REQUEUE_EVERY,
+        lambda: resume_unfinished_work.delay(settings.LOCALAPI_REQUEUE_AFTER),
+        "the look for unfinished work",
+    )
 
 
 @shared_task(ignore_result=True)
