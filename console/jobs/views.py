@@ -1,16 +1,19 @@
 """The jobs of a connection: the list (newest first, live), a job's page (progress, failures, cancel,
 retry failed only, resume), and a form to start one by hand."""
 
+from clarifai_grpc.grpc.api import service_pb2
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from console.apps.views import ids
+from console.connections.clients import client_for
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.rendering import render_page
-from console.jobs import services
+from console.jobs import remote, services
 from console.jobs.forms import StartJobForm
 from console.jobs.models import Job
 
@@ -31,6 +34,7 @@ def _list_page(request: HttpRequest, connection: Connection, form: StartJobForm,
         "rows": rows,
         "polling": any(job.is_active for job in jobs),
         "form": form,
+        "remote_app": request.GET.get("app", "") or (jobs[0].app_id if jobs else ""),
     }
     return render_page(request, "jobs/list.html", context, partial="jobs", status=status)
 
@@ -39,6 +43,33 @@ def _list_page(request: HttpRequest, connection: Connection, form: StartJobForm,
 @connection_page("Loading the jobs")
 def job_list(request: HttpRequest, connection: Connection) -> HttpResponse:
     return _list_page(request, connection, StartJobForm(initial={"app_id": request.GET.get("app", "")}))
+
+
+APPS_OFFERED = 100  # in the app picker of the API's own jobs, by name
+
+
+@require_GET
+@connection_page("Loading the API's jobs")
+def remote_jobs(request: HttpRequest, connection: Connection) -> HttpResponse:
+    """The jobs the API runs by itself in one app (bulk operations, inputs-add jobs), with a picker of apps."""
+    client = client_for(connection)
+    apps = client.call(
+        "ListApps",
+        service_pb2.ListAppsRequest(per_page=APPS_OFFERED, sort_by_name=True, sort_ascending=True),
+    ).apps
+    app_ids = [app.id for app in apps]
+    app_id = request.GET.get("app", "").strip()[:255] or (app_ids[0] if app_ids else "")
+    if app_id and app_id not in app_ids:
+        app_ids.append(app_id)  # an app past the first hundred, or one typed into the URL: asked for as is
+    listings = remote.list_remote_jobs(client, ids(connection, app_id)) if app_id else []
+    context = {
+        "connection": connection,
+        "app_id": app_id,
+        "app_ids": app_ids,
+        "listings": listings,
+        "polling": any(job.is_active for listing in listings for job in listing.jobs),
+    }
+    return render_page(request, "jobs/remote.html", context, partial="remote")
 
 
 @require_POST
