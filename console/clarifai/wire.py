@@ -15,13 +15,14 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote
 
-from clarifai_grpc.channel.custom_converters.custom_message_to_dict import protobuf_to_dict
 from clarifai_grpc.grpc.api import service_pb2
 from google.api import annotations_pb2
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
+
+from console.protojson import Printer
 
 _PLACEHOLDER = re.compile(r"\{([^}=]+)\}")
 
@@ -168,8 +169,12 @@ def to_json_dict(message: Message) -> dict[str, Any]:
 
     clarifai-grpc's own printer sends `"value": 0.0` for a Concept whose value is 0.0 (a negative label),
     where protobuf's would drop it as a default; the server would then read the missing value as 1.0.
+    This is that printer (`protobuf_to_dict(message, use_integers_for_enums=False, ignore_show_empty=True)`).
     """
-    return protobuf_to_dict(message, use_integers_for_enums=False, ignore_show_empty=True)
+    return _printer.to_dict(message)
+
+
+_printer = Printer(ignore_show_empty=True)
 
 
 # Well-known messages that print as one JSON scalar, and so fit in a query string.

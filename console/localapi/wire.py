@@ -10,19 +10,16 @@ import base64
 import binascii
 import json
 import math
-from functools import cache
 from typing import Any
 
-from clarifai_grpc.channel.custom_converters.custom_message_to_dict import _CustomPrinter
-from clarifai_grpc.grpc.api.utils import extensions_pb2
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from console.localapi.errors import ApiError
 from console.localapi.status import CONN_BAD_REQUEST_FORMAT, CONN_INVALID_REQUEST
+from console.protojson import Printer, descriptor_of
 
-STATUS_CODE_ENUM = "clarifai.api.status.StatusCode"
 _WRAPPERS = {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
 
 # The real API's limit is not documented. Protobuf refuses to decode a message nested deeper than 100
@@ -33,65 +30,11 @@ MAX_METADATA_DEPTH = 24
 MAX_BODY_DEPTH = 64
 
 
-@cache
-def _shown_if_empty(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
-    """Fields clarifai-grpc marks `cl_show_if_empty` (Concept.value among them), as its printer picks them."""
-    return tuple(
-        field
-        for field in descriptor.fields
-        if field.GetOptions().Extensions[extensions_pb2.cl_show_if_empty]
-        and not field.containing_oneof
-        and (field.is_repeated or field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE)
-    )
-
-
-class _Printer(_CustomPrinter):
-    """clarifai-grpc's printer, with status codes as integers, and the fields to show when empty looked up
-    once per message type rather than on every message (a page of 1000 inputs printed a third faster)."""
-
-    def __init__(self) -> None:
-        # by name rather than super(): mypy lets typed code call clarifai-grpc's unannotated code by name only
-        _CustomPrinter.__init__(
-            self,
-            including_default_value_fields=False,
-            preserving_proto_field_name=True,
-            use_integers_for_enums=False,
-            ignore_show_empty=False,
-        )
-
-    def _FieldToJsonObject(self, field: FieldDescriptor, value: Any) -> Any:  # noqa: N802 (protobuf's name)
-        if field.cpp_type == FieldDescriptor.CPPTYPE_ENUM and field.enum_type.full_name == STATUS_CODE_ENUM:
-            return value
-        return super()._FieldToJsonObject(field, value)
-
-    def _RegularMessageToJsonObject(self, message: Message, js: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        # protobuf's own printer, skipping clarifai-grpc's, which looks the fields up on every message
-        js = super(_CustomPrinter, self)._RegularMessageToJsonObject(message, js)
-        for field in _shown_if_empty(descriptor_of(message)):
-            if field.name in js:
-                continue
-            if field.message_type is not None and field.message_type.GetOptions().map_entry:
-                js[field.name] = {}
-            elif field.is_repeated:
-                js[field.name] = []
-            else:
-                js[field.name] = self._FieldToJsonObject(field, field.default_value)
-        return js
-
-
-_printer = _Printer()
+_printer = Printer(ignore_show_empty=False, integer_status_codes=True)
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
-    printed: dict[str, Any] = _printer._MessageToJsonObject(message)
-    return printed
-
-
-def descriptor_of(message: Message) -> Descriptor:
-    """The message's type. protobuf's stubs allow its C (upb) class too, which passes as a `Descriptor`."""
-    descriptor = message.DESCRIPTOR
-    assert isinstance(descriptor, Descriptor)
-    return descriptor
+    return _printer.to_dict(message)
 
 
 def parse_body(body: bytes, message: Message) -> None:

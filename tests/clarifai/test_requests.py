@@ -1,14 +1,18 @@
 """How calls become HTTP requests: routes from the proto bindings, query strings, JSON bodies, headers."""
 
+import json
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from clarifai_grpc.channel.custom_converters.custom_message_to_dict import protobuf_to_dict
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2, status_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf.message import Message
 
-from console.clarifai import ClarifaiClient
+from console.clarifai import ClarifaiClient, wire
 from tests.clarifai.conftest import TOKEN, Harness, ok
 
 APP = resources_pb2.UserAppIDSet(user_id="alice", app_id="my-app")
@@ -241,3 +245,91 @@ def test_it_keeps_a_dot_id_from_climbing_out_of_its_path(make_client: Callable[.
     h = make_client(ok())
     h.client.call("DeleteInput", service_pb2.DeleteInputRequest(user_app_id=APP, input_id=input_id))
     assert h.api.last.url.raw_path == b"/v2/users/alice/apps/my-app/inputs/" + b"%2E" * len(input_id)
+
+
+def _varied_messages() -> list[tuple[str, Message]]:
+    """Requests with what the printer treats specially: a 0.0 concept value, empty and nested Structs,
+    bytes, enums, timestamps, large integers, oneofs and repeated messages."""
+    metadata = struct_pb2.Struct()
+    metadata.update({"split": "test", "empty": {}, "nested": {"list": [1, "two", None, True], "deep": {"x": 0.5}}})
+    created = timestamp_pb2.Timestamp(seconds=1_700_000_000, nanos=123_000_000)
+    inputs = [
+        resources_pb2.Input(
+            id=f"in-{n}",
+            data=resources_pb2.Data(
+                image=resources_pb2.Image(base64=bytes(range(n, n + 40)), url="" if n else "https://x/y.png"),
+                concepts=[resources_pb2.Concept(id="star", value=0.0), resources_pb2.Concept(id="moon", value=0.25)],
+                metadata=metadata,
+            ),
+            created_at=created,
+            dataset_ids=["a", "b"],
+        )
+        for n in range(3)
+    ]
+    return [
+        ("PostInputs", service_pb2.PostInputsRequest(user_app_id=APP, inputs=inputs)),
+        ("PatchInputs", service_pb2.PatchInputsRequest(user_app_id=APP, action="remove", inputs=inputs[:1])),
+        (
+            "PostBulkOperations",
+            service_pb2.PostBulkOperationsRequest(
+                user_app_id=APP,
+                bulk_operations=[
+                    resources_pb2.BulkOperation(
+                        id="op",
+                        input_ids=resources_pb2.InputIDs(input_ids=["a"]),
+                        operation=resources_pb2.Operation(
+                            delete_metadata=resources_pb2.DeleteMetadata(metadata=metadata)
+                        ),
+                    )
+                ],
+            ),
+        ),
+        (
+            "PostAnnotationsSearches",
+            service_pb2.PostAnnotationsSearchesRequest(
+                user_app_id=APP,
+                searches=[
+                    resources_pb2.Search(
+                        query=resources_pb2.Query(
+                            filters=[
+                                resources_pb2.Filter(
+                                    annotation=resources_pb2.Annotation(
+                                        data=resources_pb2.Data(concepts=[resources_pb2.Concept(name="x", value=0)]),
+                                        status=status_pb2.Status(code=status_code_pb2.ANNOTATION_SUCCESS),
+                                    ),
+                                    negate=True,
+                                )
+                            ]
+                        )
+                    )
+                ],
+                pagination=service_pb2.Pagination(page=2, per_page=64),
+            ),
+        ),
+        (
+            "PostModelVersions",
+            service_pb2.PostModelVersionsRequest(
+                user_app_id=APP,
+                model_id="m",
+                model_versions=[
+                    resources_pb2.ModelVersion(
+                        id="v",
+                        output_info=resources_pb2.OutputInfo(params=metadata),
+                        train_info=resources_pb2.TrainInfo(params=metadata),
+                        total_input_count=2**31,
+                    )
+                ],
+            ),
+        ),
+    ]
+
+
+def test_the_json_body_is_what_clarifai_grpcs_own_printer_makes() -> None:
+    for name, request in _varied_messages():
+        body = json.loads(wire.prepare(name, request).body or b"")
+        rest = type(request)()
+        rest.CopyFrom(request)
+        for in_the_path in ("user_app_id", "model_id"):
+            if in_the_path in rest.DESCRIPTOR.fields_by_name:
+                rest.ClearField(in_the_path)
+        assert body == protobuf_to_dict(rest, use_integers_for_enums=False, ignore_show_empty=True), name
