@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from clarifai_grpc.grpc.api.status.status_pb2 import BaseResponse, Status
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from google.protobuf.message import Message
 
@@ -19,7 +19,7 @@ from console.localapi import media, routes, status, wire
 from console.localapi.context import Context
 from console.localapi.errors import ApiError
 from console.localapi.handlers import HANDLERS, load_all
-from console.localapi.models import Input, Token, hash_token
+from console.localapi.models import App, Input, Token, hash_token
 
 log = logging.getLogger(__name__)
 load_all()
@@ -126,16 +126,53 @@ def authenticate(authorization: str | None) -> Token:
     return token
 
 
+def _hosted_picture(app_pk: int, media_key: str, authorization: str | None) -> tuple[str, int, bool] | None:
+    """A hosted picture's format and status, and whether the token may read it, in one query of raw SQL:
+    the ORM took three quarters of a thumbnail's time building two queries. None when the token is not
+    a live one of the app's owner, or there is no such picture."""
+    scheme, _, secret = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "key" or not secret.strip():
+        return None
+    tables = {m.__name__: m._meta.db_table for m in (Input, App, Token)}
+    sql = (
+        f"SELECT i.image_format, i.status_code, t.scopes FROM {tables['Input']} i"
+        f" JOIN {tables['App']} a ON a.id = i.app_id JOIN {tables['Token']} t ON t.user_id = a.user_id"
+        " WHERE i.app_id = %s AND i.media_key = %s AND a.deleted = %s AND t.key_hash = %s"
+        " AND (t.expires_at IS NULL OR t.expires_at > %s)"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [app_pk, media_key, False, hash_token(secret.strip()), now])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    image_format, status_code, scopes = row
+    scopes = json.loads(scopes) if isinstance(scopes, str) else scopes  # SQLite gives the JSON's text
+    return image_format, status_code, "All" in scopes or "Inputs:Get" in scopes
+
+
 def _hosted(verb: str, path: str, authorization: str | None) -> Reply:
     """A hosted picture, for a caller who may read its app."""
     match = media.HOSTED_PATH.match(path)
     assert match is not None
     if verb not in ("GET", "HEAD"):
         raise ApiError(status.CONN_METHOD_NOT_ALLOWED, details="Hosted media can only be fetched with GET.")
-    token = authenticate(authorization)
     size, app = match["size"], match["app"]
     if len(app) > len(str(MAX_PK)) or int(app) > MAX_PK:  # no row has it; the database could not compare it
+        authenticate(authorization)
         raise ApiError(status.CONN_DOES_NOT_EXIST, details="There is no hosted picture at this URL.")
+    found = _hosted_picture(int(app), match["key"], authorization)
+    if found is not None and found[1] == status.INPUT_SUCCESS and size in media.SIZES and found[2]:
+        image_format = found[0]
+        data = media.read(media.path(int(app), match["key"], size))
+        return Reply(
+            200,
+            b"" if verb == "HEAD" else data,
+            content_type=media.content_type(size, image_format),
+            headers={"Cache-Control": "private, max-age=86400", "Content-Length": str(len(data))},
+        )
+    # Not served at once: the longer way, which says why (no token, an expired one, no such picture, no scope).
+    token = authenticate(authorization)
     item = (
         Input.objects.filter(app_id=int(app), media_key=match["key"], app__user=token.user, app__deleted=False)
         .only("image_format", "status_code", "app_id", "media_key")
