@@ -170,14 +170,17 @@ def _existing(call: Call, app: resources_pb2.UserAppIDSet, ids: list[str]) -> se
 
 
 def _mixed(response: Any, outcome: Outcome) -> None:
-    """In a mixed answer (10010) each item carries its own status: record the ones that failed."""
+    """In a mixed answer (10010) each item carries its own status: record the ones that failed, and the
+    ones that no longer exist as skipped."""
     if response.status.code != codes.MIXED_STATUS:
         return
     items = getattr(response, "inputs", None) or getattr(response, "dataset_inputs", [])
     for item in items:
         status = item.status
         input_id = item.id if hasattr(item, "data") else item.input.id
-        if status.code and status.code not in INPUT_OK:
+        if status.code in NOT_FOUND:
+            outcome.skipped[input_id] = GONE  # deleted meanwhile: skipped, as a PatchInputs finds it
+        elif status.code and status.code not in INPUT_OK:
             reason = status.description + (f": {status.details}" if status.details else "")
             outcome.failed[input_id] = (status.code, reason or "refused")
 
