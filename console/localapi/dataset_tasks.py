@@ -78,7 +78,9 @@ def _snapshot(version: DatasetVersion) -> tuple[status.Code, str, dict[str, Any]
         last_pk = page[-1].pk
         rows = []
         for item in page:
-            labels = [[c.concept.concept_id, c.concept.name, c.value] for c in item.input_concepts.all()]
+            labels: list[tuple[str, str, float]] = [
+                (c.concept.concept_id, c.concept.name, c.value) for c in item.input_concepts.all()
+            ]
             if version.ignore_empty_inputs and not labels:
                 totals["ignored"] += 1
                 continue
@@ -120,7 +122,7 @@ def _left_out(by_status: Counter[int], ignored: int) -> str:
     return f"; left out: {', '.join(parts)}" if parts else ""
 
 
-def _row(version: DatasetVersion, item: Input, labels: list[list[Any]]) -> DatasetVersionInput:
+def _row(version: DatasetVersion, item: Input, labels: list[tuple[str, str, float]]) -> DatasetVersionInput:
     return DatasetVersionInput(
         version=version,
         original=item,
@@ -134,7 +136,7 @@ def _row(version: DatasetVersion, item: Input, labels: list[list[Any]]) -> Datas
         color_mode=item.color_mode,
         text=item.text,
         metadata=item.metadata,
-        concepts=labels,
+        concepts=[list(label) for label in labels],
         input_created_at=item.created_at,
     )
 

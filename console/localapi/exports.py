@@ -28,7 +28,10 @@ from console.localapi.models import DatasetVersionExport, DatasetVersionInput, I
 
 PROTOBUF = resources_pb2.DatasetVersionExportFormat.CLARIFAI_DATA_PROTOBUF
 JSON = resources_pb2.DatasetVersionExportFormat.CLARIFAI_DATA_JSON
-MIMETYPES = {PROTOBUF: b"application/x.clarifai-data+protobuf", JSON: b"application/x.clarifai-data+json"}
+MIMETYPES: dict[int, bytes] = {
+    PROTOBUF: b"application/x.clarifai-data+protobuf",
+    JSON: b"application/x.clarifai-data+json",
+}
 FORMATS = set(MIMETYPES)
 BATCH_SIZE = 128
 PATH = re.compile(r"^/v2/exports/(?P<key>[0-9a-f]{32})\.zip$")

@@ -134,8 +134,8 @@ class Archive:
             for number, info in enumerate(self._zip.infolist()):
                 if info.is_dir() or SKIPPED_NAMES.search(info.filename):
                     continue
-                mode = info.external_attr >> 16
-                regular = not mode or stat.S_ISREG(mode)
+                # Unix file type bits, when the archiver wrote them (writers that do not leave them 0).
+                regular = stat.S_IFMT(info.external_attr >> 16) in (0, stat.S_IFREG)
                 yield Listed(
                     number, info.filename, info.file_size, entry_problem(info.filename, info.file_size, regular)
                 )
@@ -171,7 +171,7 @@ class Archive:
 @contextlib.contextmanager
 def opened(upload: ArchiveUpload) -> Iterator[Archive]:
     with default_storage.open(archive_name(upload), "rb") as f:
-        archive = Archive(f)  # type: ignore[arg-type]  # Django's File wraps the real, seekable file
+        archive = Archive(f)  # Django's File wraps the real, seekable file
         try:
             yield archive
         finally:
@@ -312,9 +312,11 @@ def _add(job: InputsAddJob, archive: Archive, entry: ArchiveEntry) -> int | None
         media.check_bytes(data)
         input_id = _free_id(job, input_id_for(entry.name))
     except media.MediaError as e:
-        return _refuse(entry, e.details)
+        _refuse(entry, e.details)
+        return None
     except (ValueError, zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
-        return _refuse(entry, str(e))
+        _refuse(entry, str(e))
+        return None
     if input_id is None:
         entry.state, entry.details = ArchiveEntry.SKIPPED, "an input with its id exists already"
         entry.save(update_fields=["state", "details"])

@@ -209,7 +209,7 @@ def put_dataset_version_exports(
     version = _get_version(dataset, request.dataset_version_id)
     if not request.exports:
         raise invalid("Give at least one export in exports, each with a format.")
-    formats = []
+    formats: list[int] = []
     for n, given in enumerate(request.exports):
         if given.format not in exports.FORMATS:
             raise invalid(
