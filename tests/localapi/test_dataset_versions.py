@@ -103,7 +103,7 @@ def get_version(alice: Caller, version_id: str) -> r.DatasetVersion:
     return version
 
 
-def put_exports(alice: Caller, version_id: str, *formats: int) -> Any:
+def put_exports(alice: Caller, version_id: str, *formats: r.DatasetVersionExportFormat.ValueType) -> Any:
     return alice.call(
         "PutDatasetVersionExports",
         service_pb2.PutDatasetVersionExportsRequest(
