@@ -268,7 +268,7 @@ def _add_next_chunk(job_pk: int, archive: Archive) -> bool:
     """Add the next pending entries as inputs; False when there are none left or the job was cancelled."""
     with transaction.atomic():
         job = InputsAddJob.objects.select_for_update().select_related("app").get(pk=job_pk)
-        if job.status_code != status.JOB_RUNNING:
+        if job.status_code != status.JOB_RUNNING or job.app.deleted:  # a deleted app is being purged
             return False
         entries = list(
             job.entries.filter(state=ArchiveEntry.PENDING).order_by("number")[: settings.LOCALAPI_ARCHIVE_CHUNK_SIZE]

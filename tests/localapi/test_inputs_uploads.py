@@ -6,8 +6,10 @@ tests/localapi/test_datasets_worker.py runs jobs in real worker processes, and k
 
 import http.server
 import io
+import stat
 import tarfile
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,11 @@ from clarifai_grpc.grpc.api import resources_pb2 as r
 from clarifai_grpc.grpc.api import service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.test import override_settings
+from django.utils import timezone
 from google.protobuf.struct_pb2 import Struct
 
-from console.localapi.models import App, ArchiveEntry, Input
+from console.localapi import tasks
+from console.localapi.models import App, ArchiveEntry, ArchiveUpload, Input
 from tests.images import jpeg, png
 from tests.localapi.conftest import Caller
 from tests.servers import QuietHandler, serving
@@ -297,3 +301,29 @@ def test_a_job_is_cancelled_before_its_archive_arrives_and_takes_no_more_parts(a
         "GetInputsAddJob", service_pb2.GetInputsAddJobRequest(user_app_id=alice.app_ids("main"), id="nope")
     )
     assert missing.status.code == codes.CONN_DOES_NOT_EXIST
+
+
+def test_an_upload_left_unfinished_expires_and_its_job_fails(alice: Caller, alice_app: App) -> None:
+    job = start(alice, r.Upload(content_name="x.zip", content_length=10)).inputs_add_jobs[0]
+    assert send(alice, job.uploads[0].id, (1, 0, b"01234")).status.code == codes.SUCCESS
+    ArchiveUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    late = send(alice, job.uploads[0].id, (2, 5, b"56789"))
+    assert late.status.code == codes.UPLOAD_EXPIRED
+    assert "start a new one" in late.status.details
+    tasks.resume_unfinished_work(60)  # the look for unfinished work each worker makes
+    ended = get_job(alice, job.id)
+    assert ended.status.code == codes.JOB_FAILED
+    assert "expired" in ended.status.details
+    assert ended.uploads[0].status.code == codes.UPLOAD_EXPIRED
+
+
+def test_a_zip_entry_that_is_a_link_is_refused(alice: Caller, alice_app: App) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        link = zipfile.ZipInfo("link.png")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, "/etc/passwd")
+        archive.writestr("real.png", png())
+    job = upload_archive(alice, buffer.getvalue())
+    assert counts(job) == (0, 0, 1, 1)
+    assert "link" in reasons(alice_app)["link.png"]
