@@ -267,7 +267,8 @@ def _list(job: InputsAddJob, upload: ArchiveUpload) -> None:
 def _add_next_chunk(job_pk: int, archive: Archive) -> bool:
     """Add the next pending entries as inputs; False when there are none left or the job was cancelled."""
     with transaction.atomic():
-        job = InputsAddJob.objects.select_for_update().select_related("app").get(pk=job_pk)
+        # The job's row only (PostgreSQL would lock the joined app's too, and hold other writers of the app).
+        job = InputsAddJob.objects.select_for_update(of=("self",)).select_related("app").get(pk=job_pk)
         if job.status_code != status.JOB_RUNNING or job.app.deleted:  # a deleted app is being purged
             return False
         entries = list(

@@ -185,6 +185,16 @@ def test_it_adds_lists_and_removes_dataset_inputs(alice: Caller, alice_app: App,
     assert members(alice, "train", page=2, per_page=2) == ["a"]
     got = alice.call("GetInput", service_pb2.GetInputRequest(user_app_id=alice.app_ids("main"), input_id="a"))
     assert list(got.input.dataset_ids) == ["train"]
+    one = alice.call(
+        "GetDatasetInput",
+        service_pb2.GetDatasetInputRequest(user_app_id=alice.app_ids("main"), dataset_id="train", input_id="a"),
+    )
+    assert one.dataset_input.input.data.text.raw == "a"
+    outside = alice.call(
+        "GetDatasetInput",
+        service_pb2.GetDatasetInputRequest(user_app_id=alice.app_ids("main"), dataset_id="train", input_id="zzz"),
+    )
+    assert outside.status.code == codes.CONN_DOES_NOT_EXIST
     removed = alice.call(
         "DeleteDatasetInputs",
         service_pb2.DeleteDatasetInputsRequest(

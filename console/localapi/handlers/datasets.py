@@ -1,5 +1,5 @@
 """Datasets and their inputs: ListDatasets, GetDataset, PostDatasets, PatchDatasets, DeleteDatasets,
-ListDatasetInputs, PostDatasetInputs, DeleteDatasetInputs.
+ListDatasetInputs, GetDatasetInput, PostDatasetInputs, DeleteDatasetInputs.
 
 Posting and patching datasets is atomic, as the real API's are. Adding inputs is not: each input given
 gets its own status (DATASET_INPUT_SUCCESS, DATASET_INPUT_DUPLICATE when it was in the dataset already,
@@ -185,6 +185,23 @@ def list_dataset_inputs(
             for pk, added in links
             if pk in items
         ]
+    )
+
+
+@rpc("GetDatasetInput", scope="Inputs:Get")
+def get_dataset_input(
+    ctx: Context, request: service_pb2.GetDatasetInputRequest
+) -> service_pb2.SingleDatasetInputResponse:
+    app = get_app(ctx, request.user_app_id)
+    dataset = get_dataset_or_404(app, request.dataset_id)
+    link = DatasetInput.objects.filter(dataset=dataset, input__input_id=request.input_id).first()
+    if link is None:
+        raise not_found(f"Input {request.input_id!r} in dataset {dataset.dataset_id!r}")
+    item = Input.objects.prefetch_related(*INPUT_RELATIONS).get(pk=link.input_id)
+    return service_pb2.SingleDatasetInputResponse(
+        dataset_input=resources_pb2.DatasetInput(
+            created_at=timestamp(link.created_at), input=input_message(item, ctx.origin)
+        )
     )
 
 
