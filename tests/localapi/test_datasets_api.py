@@ -206,20 +206,23 @@ def test_it_adds_lists_and_removes_dataset_inputs(alice: Caller, alice_app: App,
     assert Input.objects.filter(app=alice_app, input_id="a").exists()
 
 
-def test_adding_some_unknown_or_present_inputs_is_a_mixed_status_with_each_inputs_own(
+def test_adding_some_unknown_inputs_is_a_mixed_status_with_each_inputs_own(
     alice: Caller, alice_app: App, texts: None
 ) -> None:
     make_datasets(alice, r.Dataset(id="train"))
     add(alice, "train", "a")
     response = add(alice, "train", "a", "b", "ghost")
     assert response.status.code == codes.MIXED_STATUS
-    assert "1 of 3 inputs were added" in response.status.details
+    assert "2 of 3 inputs are in dataset 'train' now" in response.status.details
     statuses = {d.input.id: d.input.status for d in response.dataset_inputs}
     assert statuses["a"].code == codes.DATASET_INPUT_DUPLICATE
     assert statuses["b"].code == codes.DATASET_INPUT_SUCCESS
     assert statuses["ghost"].code == codes.INPUT_DOES_NOT_EXIST
     assert "no input 'ghost'" in statuses["ghost"].details
     assert sorted(members(alice, "train")) == ["a", "b"]
+    again = add(alice, "train", "a", "b")  # sent again, say after a lost answer: nothing to add, no failure
+    assert again.status.code == codes.SUCCESS
+    assert {d.input.status.code for d in again.dataset_inputs} == {codes.DATASET_INPUT_DUPLICATE}
     none = add(alice, "train", "ghost")
     assert none.status.code == codes.FAILURE
     assert none.dataset_inputs[0].input.status.code == codes.INPUT_DOES_NOT_EXIST

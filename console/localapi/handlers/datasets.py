@@ -3,7 +3,8 @@ ListDatasetInputs, GetDatasetInput, PostDatasetInputs, DeleteDatasetInputs.
 
 Posting and patching datasets is atomic, as the real API's are. Adding inputs is not: each input given
 gets its own status (DATASET_INPUT_SUCCESS, DATASET_INPUT_DUPLICATE when it was in the dataset already,
-INPUT_DOES_NOT_EXIST), and the response is MIXED_STATUS when some were not added. Adding by a search is
+INPUT_DOES_NOT_EXIST), and the response is MIXED_STATUS when some are not in the dataset afterwards
+(FAILURE when none is). An input there already is no failure, so a request sent again succeeds. Adding by a search is
 a bulk operation (add_to_dataset) that a worker runs; the response carries it.
 """
 
@@ -257,10 +258,10 @@ def _added_response(
                 created_at=timestamp(links[input_id]), input=input_message(by_id[input_id], ctx.origin)
             )
             if input_id in already or input_id in seen:
+                # Not a failure: the input is in the dataset, as asked, so a request sent again succeeds.
                 entry.input.status.CopyFrom(
                     status.make(status.DATASET_INPUT_DUPLICATE, f"Input {input_id!r} is in the dataset already.")
                 )
-                failed += 1
             else:
                 entry.input.status.CopyFrom(status.make(status.DATASET_INPUT_SUCCESS))
         else:
@@ -279,8 +280,8 @@ def _added_response(
         response.status.CopyFrom(
             status.make(
                 status.MIXED_STATUS,
-                f"{len(ids) - failed} of {len(ids)} inputs were added to dataset {dataset.dataset_id!r}; "
-                "each input's status says why the others were not.",
+                f"{len(ids) - failed} of {len(ids)} inputs are in dataset {dataset.dataset_id!r} now (added, or "
+                "there already); each input's status says why the others are not.",
             )
         )
     return response
