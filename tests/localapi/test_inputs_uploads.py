@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2 as r
 from clarifai_grpc.grpc.api import service_pb2
@@ -327,3 +328,45 @@ def test_a_zip_entry_that_is_a_link_is_refused(alice: Caller, alice_app: App) ->
     job = upload_archive(alice, buffer.getvalue())
     assert counts(job) == (0, 0, 1, 1)
     assert "link" in reasons(alice_app)["link.png"]
+
+
+def test_the_reference_request_body_starts_a_job_over_plain_http(alice: Caller, alice_app: App) -> None:
+    """The JSON body of the wire reference (clarifai-wire.md, PostInputsUploads), as any HTTP client sends it."""
+    alice.call(
+        "PostDatasets",
+        service_pb2.PostDatasetsRequest(user_app_id=alice.app_ids("main"), datasets=[r.Dataset(id="ds1")]),
+    )
+    body = {
+        "user_app_id": {"user_id": "alice", "app_id": "main"},
+        "inputs_uploads": [
+            {
+                "inputs_add_job_id": "job1",
+                "upload": {"content_length": "123", "content_name": "a.csv"},
+                "input_template": {"dataset_ids": ["ds1"]},
+            }
+        ],
+    }
+    answer = httpx.post(
+        f"{alice.base_url}/v2/users/alice/apps/main/inputs/uploads",
+        json=body,
+        headers={"Authorization": f"Key {alice.token}"},
+    )
+    assert answer.status_code == 200, answer.text
+    job = answer.json()["inputs_add_jobs"][0]
+    assert job["id"] == "job1"
+    assert job["status"]["code"] == codes.JOB_QUEUED
+    assert job["uploads"][0]["content_length"] == "123"
+    refused = httpx.post(
+        f"{alice.base_url}/v2/users/alice/apps/main/inputs/uploads",
+        json={
+            "inputs_uploads": [
+                {
+                    "upload": {"content_url": "https://example.com/a.zip"},
+                    "input_template": {"data": {"text": {"raw": "x"}}},
+                }
+            ]
+        },
+        headers={"Authorization": f"Key {alice.token}"},
+    )
+    assert refused.status_code == 400
+    assert "a template gives concepts and metadata only" in refused.json()["status"]["details"]

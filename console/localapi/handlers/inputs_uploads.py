@@ -85,6 +85,12 @@ def job_message(job: InputsAddJob) -> resources_pb2.InputsAddJob:
 def _template(app: App, template: resources_pb2.Input, where: str) -> dict[str, Any]:
     if template.id:
         raise invalid(f"{where}.input_template.id: each picture gets its own id (from its file name); give none.")
+    extra = [f.name for f, _ in template.data.ListFields() if f.name not in ("concepts", "metadata")]
+    if extra:
+        raise invalid(
+            f"{where}.input_template.data.{extra[0]}: a template gives concepts and metadata only; "
+            "the data of each input is a picture of the archive."
+        )
     missing = set(template.dataset_ids) - set(
         app.datasets.filter(dataset_id__in=list(template.dataset_ids)).values_list("dataset_id", flat=True)
     )
