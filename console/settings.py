@@ -313,6 +313,12 @@ LOCALAPI_REQUEUE_AFTER = env_int("LOCALAPI_REQUEUE_AFTER", 60, minimum=0)
 LOCALAPI_REQUEUE_EVERY = env_int("LOCALAPI_REQUEUE_EVERY", 30, minimum=0)
 # Inputs a bulk operation changes per transaction.
 LOCALAPI_BULK_CHUNK_SIZE = env_int("LOCALAPI_BULK_CHUNK_SIZE", 500, minimum=1)
+# Archives of pictures (PostInputsUploads): the largest archive, the most its files may add up to once
+# expanded, the most files it may hold, and how many files a worker turns into inputs per transaction.
+LOCALAPI_MAX_ARCHIVE_BYTES = env_int("LOCALAPI_MAX_ARCHIVE_BYTES", 512 * 1024 * 1024, minimum=1)
+LOCALAPI_MAX_ARCHIVE_EXPANDED_BYTES = env_int("LOCALAPI_MAX_ARCHIVE_EXPANDED_BYTES", 2 * 1024**3, minimum=1)
+LOCALAPI_MAX_ARCHIVE_FILES = env_int("LOCALAPI_MAX_ARCHIVE_FILES", 100_000, minimum=1)
+LOCALAPI_ARCHIVE_CHUNK_SIZE = env_int("LOCALAPI_ARCHIVE_CHUNK_SIZE", 32, minimum=1)
 
 # The console's jobs (bulk changes): inputs per chunk (one API call each), how long a worker may hold a
 # chunk before another takes it over (a worker that died), and how often a worker looks for jobs that

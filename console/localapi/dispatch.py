@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 from google.protobuf.message import Message
 
-from console.localapi import media, routes, status, wire
+from console.localapi import exports, media, routes, status, wire
 from console.localapi.context import Context
 from console.localapi.errors import ApiError
 from console.localapi.handlers import HANDLERS, load_all
@@ -60,6 +60,8 @@ def handle(
     try:
         if media.HOSTED_PATH.match(path):
             return _hosted(verb, path, authorization)
+        if exports.PATH.match(path):
+            return _export(verb, path, authorization)
         found = routes.match(verb, path)
         if found is None:
             verbs = routes.verbs_for(path)
@@ -190,4 +192,21 @@ def _hosted(verb: str, path: str, authorization: str | None) -> Reply:
         b"" if verb == "HEAD" else data,
         content_type=media.content_type(size, item.image_format),
         headers={"Cache-Control": "private, max-age=86400", "Content-Length": str(len(data))},
+    )
+
+
+def _export(verb: str, path: str, authorization: str | None) -> Reply:
+    """A finished dataset version export, for the owner of its app (console.localapi.exports)."""
+    if verb not in ("GET", "HEAD"):
+        raise ApiError(status.CONN_METHOD_NOT_ALLOWED, details="An export can only be fetched with GET.")
+    data, filename = exports.download(authenticate(authorization), path)
+    return Reply(
+        200,
+        b"" if verb == "HEAD" else data,
+        content_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Length": str(len(data)),
+            "Cache-Control": "private, no-store",
+        },
     )

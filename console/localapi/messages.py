@@ -1,13 +1,16 @@
 """Stored rows as clarifai-grpc messages: what the handlers put into responses."""
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2
 from google.protobuf import timestamp_pb2
+from google.protobuf.wrappers_pb2 import UInt64Value
 
 from console.localapi import media, status
 from console.localapi.handlers.common import dict_to_struct
-from console.localapi.models import App, Concept, Dataset, Input, User
+from console.localapi.models import App, Concept, Dataset, DatasetVersion, DatasetVersionExport, Input, User
 
 # What input_message() reads besides the input row; prefetch these when listing.
 INPUT_RELATIONS = ("input_concepts__concept", "datasets")
@@ -58,7 +61,10 @@ def concept_message(concept: Concept) -> resources_pb2.Concept:
     return message
 
 
-def dataset_message(dataset: Dataset) -> resources_pb2.Dataset:
+def dataset_message(
+    dataset: Dataset, latest_version: DatasetVersion | None = None, origin: str = ""
+) -> resources_pb2.Dataset:
+    """A dataset; `version` is its latest version, whose metrics are the counts the proto carries."""
     message = resources_pb2.Dataset(
         id=dataset.dataset_id,
         description=dataset.description,
@@ -69,6 +75,74 @@ def dataset_message(dataset: Dataset) -> resources_pb2.Dataset:
         modified_at=timestamp(dataset.modified_at),
     )
     dict_to_struct(dataset.metadata, message.metadata, f"dataset {dataset.pk}")
+    if latest_version is not None:
+        latest_version.dataset = dataset
+        message.version.CopyFrom(dataset_version_message(latest_version, origin))
+    return message
+
+
+def version_metrics(stored: dict[str, Any]) -> dict[str, resources_pb2.DatasetVersionMetrics]:
+    """The metrics a worker stored, as DatasetVersion.metrics: "/" for the whole version and
+    "/concepts/{id}" for each concept, whose inputs_count counts the inputs labelled with it either way
+    and positive_input_tags_count the positive labels (so the negative ones are the difference)."""
+    metrics = {}
+    overall = stored.get("/")
+    if overall:
+        metrics["/"] = resources_pb2.DatasetVersionMetrics(
+            inputs_count=UInt64Value(value=overall["inputs"]),
+            unlabeled_inputs_count=UInt64Value(value=overall["unlabeled"]),
+            inputs_with_metadata_count=UInt64Value(value=overall["with_metadata"]),
+            positive_input_tags_count=UInt64Value(value=overall["positive"]),
+        )
+    for concept_id, counts in stored.get("concepts", {}).items():
+        metrics[f"/concepts/{concept_id}"] = resources_pb2.DatasetVersionMetrics(
+            inputs_count=UInt64Value(value=counts["positive"] + counts["negative"]),
+            positive_input_tags_count=UInt64Value(value=counts["positive"]),
+        )
+    return metrics
+
+
+def export_message(export: DatasetVersionExport, origin: str) -> resources_pb2.DatasetVersionExport:
+    message = resources_pb2.DatasetVersionExport(
+        format=resources_pb2.DatasetVersionExportFormat.ValueType(export.format),
+        status=status.make(status.as_code(export.status_code), export.status_details),
+    )
+    if export.status_code == status.EXPORT_SUCCESS:
+        message.url = f"{origin}/v2/exports/{export.key}.zip"
+        message.size = export.size
+    return message
+
+
+EXPORT_FIELDS = {
+    resources_pb2.DatasetVersionExportFormat.CLARIFAI_DATA_PROTOBUF: "clarifai_data_protobuf",
+    resources_pb2.DatasetVersionExportFormat.CLARIFAI_DATA_JSON: "clarifai_data_json",
+    resources_pb2.DatasetVersionExportFormat.COCO: "coco",
+}
+
+
+def dataset_version_message(
+    version: DatasetVersion, origin: str, exports: Iterable[DatasetVersionExport] = ()
+) -> resources_pb2.DatasetVersion:
+    dataset = version.dataset
+    message = resources_pb2.DatasetVersion(
+        id=version.version_id,
+        dataset_id=dataset.dataset_id,
+        app_id=dataset.app.app_id,
+        user_id=dataset.app.user_id,
+        description=version.description,
+        status=status.make(status.as_code(version.status_code), version.status_details),
+        created_at=timestamp(version.created_at),
+        modified_at=timestamp(version.modified_at),
+    )
+    if version.ignore_empty_inputs:
+        message.annotation_filter_config.ignore_empty_inputs = True
+    for key, metrics in version_metrics(version.metrics).items():
+        message.metrics[key].CopyFrom(metrics)
+    for export in exports:
+        field = EXPORT_FIELDS.get(resources_pb2.DatasetVersionExportFormat.ValueType(export.format))
+        if field:
+            getattr(message.export_info, field).CopyFrom(export_message(export, origin))
+    dict_to_struct(version.metadata, message.metadata, f"dataset version {version.pk}")
     return message
 
 

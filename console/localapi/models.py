@@ -251,3 +251,164 @@ class BulkChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.number} of {self.bulk_operation_id}"
+
+
+class DatasetVersion(models.Model):
+    """A frozen snapshot of a dataset: which inputs it had and their labels at one moment.
+
+    A worker takes the snapshot (console.localapi.dataset_tasks) in one transaction that also writes the
+    metrics and the READY status, so a version has all its rows or none. `metrics` keeps what the worker
+    counted, including negative labels, which DatasetVersionMetrics has no field for.
+    """
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
+    version_id = models.CharField(max_length=ID_MAX)
+    description = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    ignore_empty_inputs = models.BooleanField(default=False)
+    status_code = models.PositiveIntegerField(default=status.DATASET_VERSION_PENDING)
+    status_details = models.TextField(blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "version_id"], name="dataset_version_id_unique_per_dataset")
+        ]
+        indexes = [models.Index(fields=["dataset", "-id"], name="dataset_version_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}/{self.version_id}"
+
+
+class DatasetVersionInput(models.Model):
+    """One input of a version as it was when the version was made; the input may change or go later."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="snapshot")
+    original = models.ForeignKey(Input, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    input_id = models.CharField(max_length=ID_MAX)
+    kind = models.CharField(max_length=10, choices=Input.KINDS)
+    source_url = models.URLField(max_length=2000, blank=True)
+    media_key = models.CharField(max_length=64, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    image_format = models.CharField(max_length=20, blank=True)
+    color_mode = models.CharField(max_length=20, blank=True)
+    text = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # [[concept id, concept name, value], ...]: the labels at the moment of the snapshot
+    concepts = models.JSONField(default=list, blank=True)
+    input_created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "input_id"], name="input_once_per_dataset_version")]
+
+    def __str__(self) -> str:
+        return f"{self.input_id} in version {self.version_id}"
+
+
+class DatasetVersionExport(models.Model):
+    """An archive of a version in one format, built by a worker and kept in the default storage."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="exports")
+    format = models.PositiveIntegerField()  # DatasetVersionExportFormat
+    key = models.CharField(max_length=32, unique=True)  # in the download URL
+    origin = models.CharField(max_length=300)  # of the request that asked, for the hosted URLs inside
+    status_code = models.PositiveIntegerField(default=status.EXPORT_PENDING)
+    status_details = models.TextField(blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "format"], name="one_export_per_version_format")]
+
+    def __str__(self) -> str:
+        return f"export {self.format} of {self.version_id}"
+
+
+class InputsAddJob(models.Model):
+    """Inputs added from an archive (PostInputsUploads): its upload, its entries, and what they became.
+
+    `status_code` is JOB_QUEUED until the archive is whole and a worker takes it, JOB_RUNNING while its
+    entries become inputs, JOB_COMPLETED once they all have (the job is shown running until the inputs
+    are processed too), or JOB_FAILED / JOB_CANCELLED. `template` is the request's input_template as JSON.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="inputs_add_jobs")
+    job_id = models.CharField(max_length=ID_MAX)
+    created_by = models.CharField(max_length=ID_MAX)
+    template = models.JSONField(default=dict, blank=True)
+    conflict_resolution = models.PositiveIntegerField(default=0)  # InputIDConflictResolution
+    status_code = models.PositiveIntegerField(default=status.JOB_QUEUED)
+    status_details = models.TextField(blank=True)
+    total = models.PositiveIntegerField(null=True, blank=True)  # entries, once the archive has been listed
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "job_id"], name="inputs_add_job_id_unique_per_app")]
+        indexes = [models.Index(fields=["app", "-id"], name="inputs_add_job_newest")]
+
+    def __str__(self) -> str:
+        return self.job_id
+
+
+class ArchiveUpload(models.Model):
+    """The archive of an inputs-add job: sent in parts (PutUploadContentParts) or fetched from a URL."""
+
+    job = models.OneToOneField(InputsAddJob, on_delete=models.CASCADE, related_name="upload")
+    upload_id = models.CharField(max_length=ID_MAX, unique=True)
+    content_name = models.CharField(max_length=ID_MAX, blank=True)
+    content_length = models.PositiveBigIntegerField(default=0)
+    content_url = models.URLField(max_length=2000, blank=True)
+    status_code = models.PositiveIntegerField(default=status.UPLOAD_IN_PROGRESS)
+    status_details = models.TextField(blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.upload_id
+
+
+class UploadPart(models.Model):
+    upload = models.ForeignKey(ArchiveUpload, on_delete=models.CASCADE, related_name="parts")
+    part_number = models.PositiveIntegerField()
+    range_start = models.PositiveBigIntegerField()
+    size = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["upload", "part_number"], name="upload_part_number_unique")]
+
+    def __str__(self) -> str:
+        return f"part {self.part_number} of {self.upload_id}"
+
+
+class ArchiveEntry(models.Model):
+    """A file of a job's archive. It becomes an input in the transaction that marks it done, so a worker
+    that dies half way leaves it to the next one, and no entry is ever added twice."""
+
+    PENDING = "pending"
+    ADDED = "added"
+    REFUSED = "refused"
+    SKIPPED = "skipped"  # its input id was taken, and the job said to skip such entries
+    STATES = [(PENDING, PENDING), (ADDED, ADDED), (REFUSED, REFUSED), (SKIPPED, SKIPPED)]
+
+    job = models.ForeignKey(InputsAddJob, on_delete=models.CASCADE, related_name="entries")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=1000)
+    size = models.PositiveBigIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=STATES, default=PENDING)
+    details = models.TextField(blank=True)
+    input = models.ForeignKey(Input, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Committed with the input: 1 for every added entry, or an entry was added twice.
+    applied = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="archive_entry_number_unique")]
+        indexes = [models.Index(fields=["job", "state", "number"], name="archive_entry_next")]
+
+    def __str__(self) -> str:
+        return f"{self.name} of job {self.job_id}"

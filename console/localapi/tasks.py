@@ -188,11 +188,19 @@ def resume_unfinished_work(older_than_seconds: int) -> int:
     for pk in apps:
         purge_app.delay(pk)
     bulk = bulk_tasks.requeue_stalled(cutoff, now)
-    if inputs or apps or bulk:
+    datasets = dataset_tasks.requeue_stalled(cutoff, now)
+    archives = upload_tasks.requeue_stalled(cutoff, now)
+    if inputs or apps or bulk or datasets or archives:
         log.info(
-            "queued again: %d unfinished inputs, %d apps to purge, %d bulk operations", len(inputs), len(apps), bulk
+            "queued again: %d unfinished inputs, %d apps to purge, %d bulk operations, "
+            "%d dataset versions and exports, %d inputs-add jobs",
+            len(inputs),
+            len(apps),
+            bulk,
+            datasets,
+            archives,
         )
-    return len(inputs) + len(apps) + bulk
+    return len(inputs) + len(apps) + bulk + datasets + archives
 
 
 @worker_ready.connect
@@ -225,3 +233,7 @@ def delete_media(app_pk: int, media_keys: list[str]) -> None:
     in_use = set(Input.objects.filter(app_id=app_pk, media_key__in=media_keys).values_list("media_key", flat=True))
     for key in set(media_keys) - in_use:
         media.delete_tree(f"{media.app_folder(app_pk)}/{key}")
+
+
+# Last: these modules queue tasks of this one (so they import it), and a worker must know their tasks.
+from console.localapi import dataset_tasks, upload_tasks  # noqa: E402

@@ -39,4 +39,14 @@ def rpc[F: HandlerFunc](name: str, scope: str | None = None) -> Callable[[F], F]
 
 def load_all() -> None:
     """Import every handler module so that it registers itself."""
-    from console.localapi.handlers import apps, bulk, concepts, datasets, inputs, searches, users  # noqa: F401
+    from console.localapi.handlers import (  # noqa: F401
+        apps,
+        bulk,
+        concepts,
+        dataset_versions,
+        datasets,
+        inputs,
+        inputs_uploads,
+        searches,
+        users,
+    )
