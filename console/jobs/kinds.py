@@ -21,7 +21,14 @@ from console.clarifai.errors import ClarifaiStatusError, ClarifaiTransportError
 # The answers of the API for an input that does not exist.
 NOT_FOUND = {codes.CONN_DOES_NOT_EXIST, codes.INPUT_DOES_NOT_EXIST}
 # An input's status in a mixed answer that is not a failure (processing states).
-INPUT_OK = {codes.SUCCESS, codes.INPUT_DOWNLOAD_SUCCESS, codes.INPUT_DOWNLOAD_PENDING, codes.INPUT_DOWNLOAD_IN_PROGRESS}
+INPUT_OK = {
+    codes.SUCCESS,
+    codes.INPUT_DOWNLOAD_SUCCESS,
+    codes.INPUT_DOWNLOAD_PENDING,
+    codes.INPUT_DOWNLOAD_IN_PROGRESS,
+    codes.DATASET_INPUT_SUCCESS,
+    codes.DATASET_INPUT_DUPLICATE,  # already in the dataset: what the job wanted
+}
 GONE = "The input no longer exists."
 
 
@@ -176,8 +183,9 @@ def _mixed(response: Any, outcome: Outcome) -> None:
         return
     items = getattr(response, "inputs", None) or getattr(response, "dataset_inputs", [])
     for item in items:
-        status = item.status
-        input_id = item.id if hasattr(item, "data") else item.input.id
+        # An input carries its own status; a dataset input carries it on its input.
+        item = item if hasattr(item, "data") else item.input
+        status, input_id = item.status, item.id
         if status.code in NOT_FOUND:
             outcome.skipped[input_id] = GONE  # deleted meanwhile: skipped, as a PatchInputs finds it
         elif status.code and status.code not in INPUT_OK:

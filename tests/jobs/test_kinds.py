@@ -53,19 +53,30 @@ def test_delete_inputs_deletes_them(local: Connection, notes: str, staff: User) 
     assert sorted(Input.objects.values_list("input_id", flat=True)) == ids(25)[10:]
 
 
-def test_a_dataset_job_adds_the_inputs_or_says_per_input_that_the_api_cannot(
+def test_a_dataset_job_adds_the_inputs_and_skips_one_deleted_meanwhile(
     local: Connection, notes: str, staff: User, api: ClarifaiClient
 ) -> None:
     app = resources_pb2.UserAppIDSet(user_id="demo", app_id=notes)
     api.call(
         "PostDatasets", service_pb2.PostDatasetsRequest(user_app_id=app, datasets=[resources_pb2.Dataset(id="train")])
     )
-    job = run(start_job(staff, local, notes, Job.ADD_TO_DATASET, {"dataset_id": "train"}, ids(5)))
-    failures = list(job.failures.all())
-    if failures:  # the local API does not answer PostDatasetInputs (yet): each input says so, with the status
-        assert job.state == Job.FAILED and job.progress().failed == 5
-        assert {f.code for f in failures} == {codes.NOT_IMPLEMENTED}
-        assert all("not implemented" in f.reason.lower() for f in failures)
-    else:
-        assert job.state == Job.DONE
-        assert DatasetInput.objects.filter(dataset__dataset_id="train").count() == 5
+    job = start_job(staff, local, notes, Job.ADD_TO_DATASET, {"dataset_id": "train"}, ids(5))
+    api.call("DeleteInputs", service_pb2.DeleteInputsRequest(user_app_id=app, ids=["text-003"]))
+    job = run(job)
+    assert job.state == Job.DONE
+    assert (job.progress().done, job.progress().skipped, job.progress().failed) == (4, 1, 0)
+    assert job.failures.get().input_id == "text-003"
+    added = DatasetInput.objects.filter(dataset__dataset_id="train").values_list("input__input_id", flat=True)
+    assert sorted(added) == ["text-000", "text-001", "text-002", "text-004"]
+
+    again = run(start_job(staff, local, notes, Job.ADD_TO_DATASET, {"dataset_id": "train"}, ids(3)))
+    assert again.state == Job.DONE and again.progress().done == 3, "already there is what the job wanted"
+
+
+def test_a_dataset_job_whose_dataset_is_gone_fails_each_input_with_the_apis_reason(
+    local: Connection, notes: str, staff: User
+) -> None:
+    job = run(start_job(staff, local, notes, Job.ADD_TO_DATASET, {"dataset_id": "gone"}, ids(3)))
+    assert job.state == Job.FAILED and job.progress().failed == 3
+    failure = job.failures.first()
+    assert failure is not None and failure.code and "gone" in failure.reason
