@@ -10,7 +10,7 @@ from clarifai_grpc.grpc.api import service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from google.protobuf.struct_pb2 import Struct
 
-from console.localapi.models import App, Concept, ConceptCount, Input, InputConcept
+from console.localapi.models import App, Concept, ConceptCount, ConceptRelation, Input, InputConcept
 from tests.localapi.conftest import Caller
 
 
@@ -310,3 +310,14 @@ def test_refusals_carry_their_http_statuses(alice: Caller) -> None:
     assert (post("dog", "synonym").status_code, post("dog", "synonym").json()["status"]["code"]) == (400, 40003)
     assert post("animal", "hyponym").status_code == 409
     assert post("nosuch", "hyponym").status_code == 404
+
+
+@pytest.mark.usefixtures("animals")
+def test_deleting_the_app_takes_its_relations_and_counts_along(alice: Caller, alice_app: App) -> None:
+    ok(relate(alice, "dog", ("hyponym", "animal")))
+    item = Input.objects.create(app=alice_app, input_id="x", kind=Input.TEXT, text="x")
+    InputConcept.objects.create(input=item, concept=Concept.objects.get(concept_id="dog"), value=0.0)
+    assert ConceptCount.objects.get(concept__concept_id="dog").negative == 1
+    ok(alice.call("DeleteApp", service_pb2.DeleteAppRequest(user_app_id=alice.app_ids("main"))))
+    assert not App.objects.exists()  # purged by the worker (eager here)
+    assert not ConceptRelation.objects.exists() and not ConceptCount.objects.exists()
