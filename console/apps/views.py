@@ -48,6 +48,8 @@ def app_list(request: HttpRequest, connection: Connection) -> HttpResponse:
     context = {
         "connection": connection,
         "apps": response.apps,
+        # An API that sends no counts (it ignored `additional_fields`) shows none, rather than zeros.
+        "rows": [(app, _input_count(app)) for app in response.apps],
         "page": Page(number, per_page, len(response.apps)),
         "query": query,
     }
@@ -114,6 +116,15 @@ def app_overview(request: HttpRequest, connection: Connection, app_id: str) -> H
     return render(request, "apps/overview.html", context)
 
 
+def _counts(app: resources_pb2.App) -> resources_pb2.AppResourceCounts | None:
+    return app.extra_info.counts if app.extra_info.HasField("counts") else None
+
+
+def _input_count(app: resources_pb2.App) -> int | None:
+    counts = _counts(app)
+    return None if counts is None else counts.inputs
+
+
 def _app_with_counts(connection: Connection, app_id: str) -> resources_pb2.App:
     request = service_pb2.GetAppRequest(user_app_id=ids(connection, app_id), additional_fields=["counts"])
     app: resources_pb2.App = client_for(connection).call("GetApp", request).app
@@ -138,7 +149,14 @@ def app_settings(request: HttpRequest, connection: Connection, app_id: str) -> H
         else:
             messages.success(request, f"App {app_id} saved.")
             return redirect("apps:overview", connection.pk, app_id)
-    context = {"connection": connection, "app_id": app_id, "section": "settings", "app": app, "form": form}
+    context = {
+        "connection": connection,
+        "app_id": app_id,
+        "section": "settings",
+        "app": app,
+        "counts": _counts(app),
+        "form": form,
+    }
     return render(request, "apps/settings.html", context, status=400 if form.errors else 200)
 
 
@@ -166,6 +184,7 @@ def app_delete(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         "app_id": app_id,
         "section": "settings",
         "app": app,
+        "counts": _counts(app),
         "concept_count": len(concepts),
         "capped": LISTED_NAMES,
         "form": form,

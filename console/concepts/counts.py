@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 
-from console.clarifai import ClarifaiClient
+from console.clarifai import ClarifaiClient, ClarifaiError
 
 PER_PAGE = 1000
 MAX_PAGES = 20
@@ -32,6 +32,7 @@ class Usage:
 class Counts:
     by_id: dict[str, Usage]
     complete: bool  # False when the app has more concepts than were read
+    problem: str = ""  # why there are none, when they could not be read
 
     def of(self, concept_id: str) -> Usage | None:
         return self.by_id.get(concept_id)
@@ -54,6 +55,14 @@ def read_counts(client: ClarifaiClient, app_ids: resources_pb2.UserAppIDSet) -> 
         if len(response.concept_counts) < PER_PAGE:
             return Counts(by_id, complete=True)
     return Counts(by_id, complete=False)
+
+
+def counts_if_possible(client: ClarifaiClient, app_ids: resources_pb2.UserAppIDSet) -> Counts:
+    """The counts, or none with the reason: a page that lists concepts still works without them."""
+    try:
+        return read_counts(client, app_ids)
+    except ClarifaiError as e:
+        return Counts({}, complete=True, problem=f"The counts could not be read: {e.message}")
 
 
 def by_count(usages: list[Usage]) -> list[Usage]:

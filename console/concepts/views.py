@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from console.apps.views import ids
 from console.clarifai import ClarifaiClient, ClarifaiError, concurrently
 from console.concepts.catalog import Catalog
-from console.concepts.counts import Usage, by_count, read_counts
+from console.concepts.counts import Usage, by_count, counts_if_possible, read_counts
 from console.concepts.forms import ConceptForm, RelationForm, RenameForm
 from console.connections.clients import client_for
 from console.connections.decorators import connection_page
@@ -73,7 +73,7 @@ def _page(
         page = Page(number, per_page, len(rows), total=len(usages))
     else:
         counts, concepts = concurrently(
-            lambda: read_counts(client, app_ids), lambda: _concepts(client, app_ids, query, number, per_page)
+            lambda: counts_if_possible(client, app_ids), lambda: _concepts(client, app_ids, query, number, per_page)
         )
         rows = [Row(c.id, c.name, counts.of(c.id)) for c in concepts]
         page = Page(number, per_page, len(rows))
@@ -83,6 +83,7 @@ def _page(
         "section": "concepts",
         "concepts": rows,
         "counts_complete": counts.complete,
+        "counts_problem": counts.problem,
         "page": page,
         "query": query,
         "sort": sort,
@@ -138,7 +139,7 @@ def concept_new(request: HttpRequest, connection: Connection, app_id: str) -> Ht
 @connection_page("Renaming the concept")
 def concept_rename(request: HttpRequest, connection: Connection, app_id: str, concept_id: str) -> HttpResponse:
     form = RenameForm(request.POST)
-    back = _back(request, connection, app_id)
+    back = _back(request, connection, app_id, concept_id)
     if not form.is_valid():
         messages.error(request, "Give the concept a name.")
         return redirect(back)
@@ -154,11 +155,10 @@ def concept_rename(request: HttpRequest, connection: Connection, app_id: str, co
     return redirect(back)
 
 
-def _back(request: HttpRequest, connection: Connection, app_id: str) -> str:
+def _back(request: HttpRequest, connection: Connection, app_id: str, concept_id: str) -> str:
     """The concept's own page when the form was there, else the list page it was on."""
-    concept_id = request.POST.get("concept_page", "")
-    if concept_id:
-        return reverse("concepts:detail", args=[connection.pk, app_id, concept_id])
+    if request.POST.get("concept_page") == concept_id:
+        return _concept_url(connection, app_id, concept_id)
     return _list_url(request, connection, app_id)
 
 
@@ -189,7 +189,7 @@ def concept_detail(request: HttpRequest, connection: Connection, app_id: str, co
     client, app_ids = client_for(connection), ids(connection, app_id)
     concept, counts, relations = concurrently(
         lambda: client.call("GetConcept", service_pb2.GetConceptRequest(user_app_id=app_ids, concept_id=concept_id)),
-        lambda: read_counts(client, app_ids),
+        lambda: counts_if_possible(client, app_ids),
         lambda: client.call(
             "ListConceptRelations",
             service_pb2.ListConceptRelationsRequest(user_app_id=app_ids, concept_id=concept_id, per_page=RELATIONS),
@@ -200,7 +200,8 @@ def concept_detail(request: HttpRequest, connection: Connection, app_id: str, co
         "app_id": app_id,
         "section": "concepts",
         "concept": concept.concept,
-        "usage": counts.of(concept_id) or Usage(concept_id, concept.concept.name, 0, 0),
+        "usage": None if counts.problem else counts.of(concept_id) or Usage(concept_id, concept.concept.name, 0, 0),
+        "counts_problem": counts.problem,
         "relations": relations.concept_relations,
         "relation_form": RelationForm(),
     }
@@ -282,13 +283,31 @@ def _labelled_ids(
     return list(dict.fromkeys(found)), True
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @connection_page("Removing the concept from its inputs")
 def concept_remove_everywhere(
     request: HttpRequest, connection: Connection, app_id: str, concept_id: str
 ) -> HttpResponse:
-    """The bulk action "Remove a concept" of the inputs grid, over every input labelled with it, as a job."""
+    """The bulk action "Remove a concept" of the inputs grid, over every input labelled with it, as a job;
+    asked first (GET shows how many inputs carry it)."""
     client, app_ids = client_for(connection), ids(connection, app_id)
+    if request.method == "GET":
+        concept, counts = concurrently(
+            lambda: (
+                client.call(
+                    "GetConcept", service_pb2.GetConceptRequest(user_app_id=app_ids, concept_id=concept_id)
+                ).concept
+            ),
+            lambda: counts_if_possible(client, app_ids),
+        )
+        context = {
+            "connection": connection,
+            "app_id": app_id,
+            "section": "concepts",
+            "concept": concept,
+            "usage": None if counts.problem else counts.of(concept_id) or Usage(concept_id, concept.name, 0, 0),
+        }
+        return render(request, "concepts/remove.html", context)
     input_ids, complete = _labelled_ids(client, app_ids, concept_id)
     back = _concept_url(connection, app_id, concept_id)
     if not complete:

@@ -125,3 +125,24 @@ def test_removing_a_concept_from_every_input_runs_the_bulk_job(
     assert not InputConcept.objects.filter(concept__concept_id="blue").exists()
     html = console.get(f"/c/{local.pk}/apps/shapes/concepts/").content.decode()
     assert ("blue", "0", "0") in rows(html)
+
+
+def test_removing_from_every_input_is_asked_first_with_the_count(
+    console: Client, local: Connection, labelled: str
+) -> None:
+    page = f"/c/{local.pk}/apps/shapes/concepts/blue/"
+    assert f'href="{page}remove-everywhere"' in console.get(page).content.decode()
+    html = console.get(f"{page}remove-everywhere").content.decode()
+    assert 'data-count="total">2<' in html and "1 labelled yes, 1 labelled no" in html
+    assert "cannot delete a concept" in html
+    assert not Job.objects.exists()
+
+
+def test_renaming_on_the_concepts_page_comes_back_to_it(
+    console: Client, local: Connection, labelled: str, api: ClarifaiClient
+) -> None:
+    page = f"/c/{local.pk}/apps/shapes/concepts/blue/"
+    response = console.post(f"{page}rename", {"name": "Navy", "concept_page": "blue"})
+    assert response["Location"] == page
+    concept = api.call("GetConcept", service_pb2.GetConceptRequest(user_app_id=APP, concept_id="blue")).concept
+    assert concept.name == "Navy"
