@@ -73,7 +73,7 @@ def test_the_concept_counts_stay_exact_through_every_kind_of_write(owner: tuple[
     api(token, "DELETE", f"{base}/inputs/t4")
     api(token, "DELETE", f"{base}/inputs", {"ids": ["t5", "nothing"]})
     # Bulk operations, run by a worker (eagerly here): a label on everything, then one taken off again.
-    every = {"search": {"query": {"filters": [{"input": {"data": {"text": {}}}}]}}}
+    every: dict[str, Any] = {"search": {"query": {"filters": [{"input": {"data": {"text": {}}}}]}}}
     api(
         token,
         "POST",
