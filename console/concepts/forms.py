@@ -21,4 +21,9 @@ class RelationForm(forms.Form):
             ("synonym", "means the same as (synonym)"),
         ],
     )
-    concept = forms.CharField(label="Concept", max_length=255, help_text="Its name or id.")
+    concept = forms.CharField(
+        label="Concept",
+        max_length=255,
+        help_text="Its name or id.",
+        widget=forms.TextInput(attrs={"list": "relation-concepts", "autocomplete": "off", "spellcheck": "false"}),
+    )

@@ -187,13 +187,14 @@ def _concept_url(connection: Connection, app_id: str, concept_id: str) -> str:
 @connection_page("Loading the concept")
 def concept_detail(request: HttpRequest, connection: Connection, app_id: str, concept_id: str) -> HttpResponse:
     client, app_ids = client_for(connection), ids(connection, app_id)
-    concept, counts, relations = concurrently(
+    concept, counts, relations, choices = concurrently(
         lambda: client.call("GetConcept", service_pb2.GetConceptRequest(user_app_id=app_ids, concept_id=concept_id)),
         lambda: counts_if_possible(client, app_ids),
         lambda: client.call(
             "ListConceptRelations",
             service_pb2.ListConceptRelationsRequest(user_app_id=app_ids, concept_id=concept_id, per_page=RELATIONS),
         ),
+        lambda: Catalog(client, app_ids).choices(),
     )
     context = {
         "connection": connection,
@@ -204,6 +205,7 @@ def concept_detail(request: HttpRequest, connection: Connection, app_id: str, co
         "counts_problem": counts.problem,
         "relations": relations.concept_relations,
         "relation_form": RelationForm(),
+        "concept_choices": [c for c in choices if c.id != concept_id],
     }
     return render(request, "concepts/detail.html", context)
 

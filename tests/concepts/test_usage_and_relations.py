@@ -86,6 +86,7 @@ def test_a_concepts_page_shows_its_counts_and_relations_as_links(
     assert "blue is now a hyponym of red." in html
     assert 'data-count="positive">1<' in html and 'data-count="negative">1<' in html
     assert f'<a href="/c/{local.pk}/apps/shapes/concepts/red/">red</a>' in html
+    assert '<option value="green">' in html and '<option value="Blue">' not in html  # offered: the others
     red = console.get(f"/c/{local.pk}/apps/shapes/concepts/red/").content.decode()
     assert 'data-relation="hypernym blue"' in red  # seen from the other side
     assert "The Clarifai API has no way to delete a concept" in red
