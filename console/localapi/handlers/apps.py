@@ -125,13 +125,11 @@ def _apply_patch(app: App, patch: resources_pb2.App, action: str, metadata_op: s
         raise invalid(f"An app's name may be at most {ID_MAX} characters, not {len(patch.name)}.")
     if patch.default_language and not LANGUAGE.match(patch.default_language):
         raise invalid(f"default_language {patch.default_language!r} is not a language code such as 'en' or 'pt-BR'.")
-    if action == "remove":
-        pass
-    elif action == "overwrite":
+    if action == "overwrite":
         app.name = patch.name or app.app_id
         app.description = patch.description
         app.notes = patch.notes
-    else:
+    elif action == "merge":
         app.name = patch.name or app.name
         app.description = patch.description or app.description
         app.notes = patch.notes or app.notes
