@@ -61,6 +61,8 @@ def apply(kind: str, params: dict[str, Any], call: Call, app: resources_pb2.User
     try:
         if kind == "delete_inputs":
             _delete(call, app, ids, outcome)
+        elif kind == "delete_app":
+            _delete_app(call, app, outcome)
         elif kind in ("add_to_dataset", "remove_from_dataset"):
             _datasets(kind, params, call, app, ids, outcome)
         else:
@@ -151,6 +153,17 @@ def _delete(call: Call, app: resources_pb2.UserAppIDSet, ids: list[str], outcome
     todo = [i for i in ids if i in existing]
     if todo:
         call("DeleteInputs", service_pb2.DeleteInputsRequest(user_app_id=app, ids=todo))
+
+
+def _delete_app(call: Call, app: resources_pb2.UserAppIDSet, outcome: Outcome) -> None:
+    """Delete the job's app (its one item is the app's id). The API deletes its data afterwards, in the
+    background; an app that is already gone is skipped."""
+    try:
+        call("DeleteApp", service_pb2.DeleteAppRequest(user_app_id=app))
+    except ClarifaiStatusError as e:
+        if e.code not in NOT_FOUND and e.http_status != 404:
+            raise
+        outcome.skipped[app.app_id] = "The app no longer exists."
 
 
 def _datasets(

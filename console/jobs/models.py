@@ -42,10 +42,14 @@ class Job(models.Model):
         (REMOVE_FROM_DATASET, "Remove from a dataset"),
         (DELETE_INPUTS, "Delete inputs"),
     ]
+    # Jobs over a whole app rather than inputs: their one item is the app's id. Not offered where input
+    # ids are typed (the jobs page's form).
+    DELETE_APP = "delete_app"
+    APP_KINDS = [(DELETE_APP, "Delete an app")]
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="jobs")
     app_id = models.CharField(max_length=255)
-    kind = models.CharField(max_length=40, choices=KINDS)
+    kind = models.CharField(max_length=40, choices=KINDS + APP_KINDS)
     params = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=STATES, default=QUEUED)
     # Why the job is paused or failed, in words fit to show.
@@ -117,6 +121,8 @@ class Job(models.Model):
                 return f"Add to dataset {p.get('dataset_id', '')}"
             case self.REMOVE_FROM_DATASET:
                 return f"Remove from dataset {p.get('dataset_id', '')}"
+            case self.DELETE_APP:
+                return f"Delete app {self.app_id}"
         return self.get_kind_display()
 
 

@@ -50,7 +50,7 @@ def start_job(
     retry_of: Job | None = None,
 ) -> Job:
     """Snapshot `input_ids` into chunks and queue the job for the workers."""
-    if kind not in dict(Job.KINDS):
+    if kind not in dict(Job.KINDS + Job.APP_KINDS):
         raise JobError(f"Unknown kind of job: {kind}.")
     ids = list(dict.fromkeys(i.strip() for i in input_ids if i and i.strip()))
     if not ids:

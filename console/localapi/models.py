@@ -412,3 +412,46 @@ class ArchiveEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} of job {self.job_id}"
+
+
+class ConceptCount(models.Model):
+    """How many inputs carry a concept as a positive label (value > 0) and as a negative one (GetConceptCounts
+    reads these rows, never the labels).
+
+    Kept by database triggers on InputConcept (migration 0004_apps_and_concepts), in the transaction of
+    the write that adds, changes or removes a label, for the reasons told on InputCount.
+    """
+
+    concept = models.OneToOneField(Concept, on_delete=models.CASCADE, primary_key=True, related_name="count")
+    positive = models.BigIntegerField(default=0)
+    negative = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.concept_id}: {self.positive} positive, {self.negative} negative"
+
+
+class ConceptRelation(models.Model):
+    """A relation between two concepts of an app, kept in one direction only: `hyponym` (the subject is a
+    kind of the object; a hypernym is stored as the hyponym it implies) or `synonym` (subject before object
+    by primary key). Each side reads it from its own point of view, so one row answers both."""
+
+    HYPONYM = "hyponym"
+    HYPERNYM = "hypernym"
+    SYNONYM = "synonym"
+    PREDICATES = (HYPONYM, HYPERNYM, SYNONYM)
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="concept_relations")
+    relation_id = models.CharField(max_length=ID_MAX)
+    subject = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="relations_as_subject")
+    object = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="relations_as_object")
+    predicate = models.CharField(max_length=20, choices=[(HYPONYM, HYPONYM), (SYNONYM, SYNONYM)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "relation_id"], name="concept_relation_id_unique_per_app"),
+            models.UniqueConstraint(fields=["subject", "object", "predicate"], name="concept_relation_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} {self.predicate} {self.object_id}"

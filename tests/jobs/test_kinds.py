@@ -1,7 +1,6 @@
 """Each kind of job changes the inputs through the client, against the real local API in-process."""
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
-from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.contrib.auth.models import User
 
 from console.clarifai import ClarifaiClient

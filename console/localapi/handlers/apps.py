@@ -1,9 +1,12 @@
 """Apps: ListApps, GetApp, PostApps, PatchApps, PatchApp, DeleteApp."""
 
+import re
+from collections.abc import Iterable
+
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_pb2
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from console.localapi import status, tasks
@@ -21,7 +24,29 @@ from console.localapi.handlers.common import (
     struct_to_dict,
 )
 from console.localapi.messages import app_message
-from console.localapi.models import App
+from console.localapi.models import ID_MAX, App, Dataset, InputCount
+
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _add_counts(messages: list[resources_pb2.App], apps: list[App]) -> None:
+    """`extra_info.counts` of each app: inputs from the counters the triggers keep (never a count of the
+    inputs), datasets counted (an app has few)."""
+    pks = [a.pk for a in apps]
+    inputs = dict(
+        InputCount.objects.filter(app_id__in=pks).values("app_id").annotate(n=Sum("inputs")).values_list("app_id", "n")
+    )
+    datasets = dict(
+        Dataset.objects.filter(app_id__in=pks).values("app_id").annotate(n=Count("pk")).values_list("app_id", "n")
+    )
+    for message, app in zip(messages, apps, strict=True):
+        counts = message.extra_info.counts
+        counts.inputs = inputs.get(app.pk) or 0
+        counts.datasets = datasets.get(app.pk) or 0
+
+
+def _wants_counts(additional_fields: Iterable[str]) -> bool:
+    return bool({"counts", "all"} & set(additional_fields))
 
 
 @rpc("ListApps", scope="Apps:Get")
@@ -42,17 +67,19 @@ def list_apps(ctx: Context, request: service_pb2.ListAppsRequest) -> service_pb2
     # Names and times ascend when asked; otherwise newest (or Z..A) first, as the real API lists them.
     direction = "" if request.sort_ascending else "-"
     apps = apps.order_by(f"{direction}{order}", f"{direction}id")
-    return service_pb2.MultiAppResponse(apps=[app_message(a) for a in paginate(apps, request.page, request.per_page)])
+    page = paginate(apps, request.page, request.per_page)
+    messages = [app_message(a) for a in page]
+    if _wants_counts(request.additional_fields):
+        _add_counts(messages, page)
+    return service_pb2.MultiAppResponse(apps=messages)
 
 
 @rpc("GetApp", scope="Apps:Get")
 def get_app_handler(ctx: Context, request: service_pb2.GetAppRequest) -> service_pb2.SingleAppResponse:
     app = get_app(ctx, request.user_app_id)
     message = app_message(app)
-    if "counts" in request.additional_fields or "all" in request.additional_fields:
-        counts = message.extra_info.counts
-        counts.inputs = app.inputs.count()
-        counts.datasets = app.datasets.count()
+    if _wants_counts(request.additional_fields):
+        _add_counts([message], [app])
     return service_pb2.SingleAppResponse(app=message)
 
 
@@ -91,11 +118,18 @@ def post_apps(ctx: Context, request: service_pb2.PostAppsRequest) -> service_pb2
 
 
 def _apply_patch(app: App, patch: resources_pb2.App, action: str, metadata_op: str) -> None:
+    """`overwrite` replaces name, description and notes (an empty name falls back to the id), `merge` changes
+    only those given, `remove` changes none of them; metadata follows `metadata_op` (merge, overwrite, or
+    remove the keys given)."""
+    if len(patch.name) > ID_MAX:
+        raise invalid(f"An app's name may be at most {ID_MAX} characters, not {len(patch.name)}.")
+    if patch.default_language and not LANGUAGE.match(patch.default_language):
+        raise invalid(f"default_language {patch.default_language!r} is not a language code such as 'en' or 'pt-BR'.")
     if action == "overwrite":
         app.name = patch.name or app.app_id
         app.description = patch.description
         app.notes = patch.notes
-    else:
+    elif action == "merge":
         app.name = patch.name or app.name
         app.description = patch.description or app.description
         app.notes = patch.notes or app.notes
@@ -113,8 +147,13 @@ def _apply_patch(app: App, patch: resources_pb2.App, action: str, metadata_op: s
 
 @rpc("PatchApps", scope="Apps:Patch")
 def patch_apps(ctx: Context, request: service_pb2.PatchAppsRequest) -> service_pb2.MultiAppResponse:
-    action = patch_action(request.action, ("merge", "overwrite"))
+    action = patch_action(request.action)
     metadata_op = patch_action(request.metadata_action.op or action)
+    if not request.apps:
+        raise invalid("Give at least one app in apps.")
+    for patch in request.apps:
+        if not patch.id:
+            raise invalid("Every app in apps needs its id.")
     with transaction.atomic():
         apps = []
         for patch in request.apps:
@@ -126,7 +165,7 @@ def patch_apps(ctx: Context, request: service_pb2.PatchAppsRequest) -> service_p
 
 @rpc("PatchApp", scope="Apps:Patch")
 def patch_app(ctx: Context, request: service_pb2.PatchAppRequest) -> service_pb2.SingleAppResponse:
-    action = patch_action(request.action, ("merge", "overwrite"))
+    action = patch_action(request.action)
     metadata_op = patch_action(request.metadata_action.op or action)
     with transaction.atomic():
         app = get_app(ctx, request.user_app_id)

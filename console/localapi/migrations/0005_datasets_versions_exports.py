@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('localapi', '0003_fast_at_a_million'),
+        ('localapi', '0004_apps_and_concepts'),
     ]
 
     operations = [
