@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from console.apps.forms import AppForm, AppSettingsForm, DeleteAppForm
 from console.clarifai import ClarifaiError, concurrently
-from console.connections.clients import client_for
+from console.connections.clients import client_for, ids
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params
@@ -23,10 +23,6 @@ from console.jobs.services import start_job
 APPS_PER_PAGE = 20
 LATEST_INPUTS = 12
 LISTED_NAMES = 1000  # concepts and datasets counted on the overview; more shows as "1000+"
-
-
-def ids(connection: Connection, app_id: str) -> resources_pb2.UserAppIDSet:
-    return resources_pb2.UserAppIDSet(user_id=connection.user_id, app_id=app_id)
 
 
 @require_GET

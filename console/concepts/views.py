@@ -13,12 +13,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console.apps.views import ids
 from console.clarifai import ClarifaiClient, ClarifaiError, concurrently
 from console.concepts.catalog import Catalog
 from console.concepts.counts import Usage, by_count, counts_if_possible, read_counts
 from console.concepts.forms import ConceptForm, RelationForm, RenameForm
-from console.connections.clients import client_for
+from console.connections.clients import client_for, ids
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, page_params

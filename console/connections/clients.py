@@ -7,7 +7,7 @@ CONSOLE_BUILTIN_TRANSPORT, so a server with one worker thread never waits on its
 import threading
 from datetime import datetime
 
-from clarifai_grpc.grpc.api import service_pb2
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.conf import settings
 from django.utils.module_loading import import_string
 
@@ -17,6 +17,11 @@ from console.connections.models import BUILTIN_BASE_URL, Connection
 
 _clients: dict[int, tuple[datetime, ClarifaiClient]] = {}
 _lock = threading.Lock()
+
+
+def ids(connection: Connection, app_id: str) -> resources_pb2.UserAppIDSet:
+    """The user and app an API call of this connection is about."""
+    return resources_pb2.UserAppIDSet(user_id=connection.user_id, app_id=app_id)
 
 
 def client_for(connection: Connection) -> ClarifaiClient:

@@ -17,10 +17,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from console.apps.views import ids
 from console.clarifai import ClarifaiError, concurrently
 from console.concepts.catalog import Catalog
-from console.connections.clients import client_for
+from console.connections.clients import client_for, ids
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.paging import Page, int_param, page_params

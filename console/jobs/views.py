@@ -8,8 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from console.apps.views import ids
-from console.connections.clients import client_for
+from console.connections.clients import client_for, ids
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
 from console.core.rendering import render_page
