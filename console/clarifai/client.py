@@ -328,7 +328,9 @@ class ClarifaiClient:
         log.debug("%s %s %s: HTTP %s, status %s", rpc, prepared.verb, prepared.path, response.status_code, status.code)
         if status.code in (SUCCESS, MIXED_STATUS):
             return message
-        raise self._status_error(rpc, status, response)
+        error = self._status_error(rpc, status, response)
+        error.response = message  # a refused PostInputs says, input by input, which one was refused
+        raise error
 
     def _exchange(self, request: httpx.Request, until: float, max_bytes: int, rpc: str) -> tuple[httpx.Response, bytes]:
         """Send one request and read its whole body, within the deadline and the size cap.

@@ -95,6 +95,9 @@ class ClarifaiTooLarge(ClarifaiProtocolError):
 class ClarifaiStatusError(ClarifaiError):
     """The API answered with a status other than success (10000) or mixed status (10010)."""
 
+    # The whole answer, when it was read into its response message (per-item statuses live there).
+    response: object = None
+
     def __init__(
         self,
         *,
