@@ -116,7 +116,7 @@ class Intake:
             for n, entry in enumerate(entries):
                 label = f"{name}: {entry.filename}"
                 if unsafe_path(entry.filename):
-                    self.refuse(label, "Refused: its path is absolute or leaves the archive's folder (`..`).")
+                    self.refuse(label, "Refused: its path is absolute or climbs out of the archive's folder with '..'.")
                     continue
                 base = PurePosixPath(entry.filename).name
                 if entry.filename.startswith("__MACOSX/") or base.startswith("."):
@@ -158,8 +158,8 @@ class Intake:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         columns = [c.strip().lower() for c in reader.fieldnames or []]
         if "url" not in columns:
-            found = ", ".join(f"`{c}`" for c in columns) or "none"
-            self.refuse(name, f"The CSV file has no `url` column (its columns: {found}); nothing in it was added.")
+            found = ", ".join(f"'{c}'" for c in columns) or "none"
+            self.refuse(name, f"The CSV file has no 'url' column (its columns: {found}); nothing in it was added.")
             return
         reader.fieldnames = columns
         try:

@@ -42,7 +42,7 @@ def upload_new(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         "connection": connection,
         "app_id": app_id,
         "form": form,
-        "max_file_bytes": settings.UPLOAD_MAX_FILE_BYTES,
+        "max_bytes": settings.UPLOAD_MAX_FILE_BYTES,
     }
     return render(request, "uploads/new.html", context, status=400 if form.is_bound else 200)
 
