@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import expect
+from playwright.sync_api import FilePayload, expect
 
 from console.localapi.models import Input
 from console.uploads.models import Upload
@@ -72,9 +72,9 @@ def test_files_picked_and_a_zip_dropped_are_uploaded_by_a_job_and_show_in_the_gr
     picker = page.locator("[data-dropzone] input[type=file]")
     picker.set_input_files(
         [
-            {"name": "big.png", "mimeType": "image/png", "buffer": noise(1200, 1000)},
-            {"name": "small.jpg", "mimeType": "image/jpeg", "buffer": jpeg(40, 30, "green")},
-            {"name": "tiny.png", "mimeType": "image/png", "buffer": png(16, 16, "blue")},
+            FilePayload(name="big.png", mimeType="image/png", buffer=noise(1200, 1000)),
+            FilePayload(name="small.jpg", mimeType="image/jpeg", buffer=jpeg(40, 30, "green")),
+            FilePayload(name="tiny.png", mimeType="image/png", buffer=png(16, 16, "blue")),
         ]
     )
     zone = page.locator("[data-dropzone]")
