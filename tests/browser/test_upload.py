@@ -122,7 +122,16 @@ def test_files_picked_and_a_zip_dropped_are_uploaded_by_a_job_and_show_in_the_gr
     tab.shot("grid")
 
     page.goto(site.at(f"/c/{site.connection.pk}/apps/{site.app_id}/upload/"))
+    for width in (390, 768):
+        page.set_viewport_size({"width": width, "height": 800})
+        no_horizontal_scroll(page)
     page.set_viewport_size({"width": 390, "height": 800})
-    no_horizontal_scroll(page)
     tab.shot("form-on-a-phone")
+    # The keyboard reaches the file picker: it is a real input in the tab order, after the tabs.
+    page.get_by_role("link", name="Upload", exact=True).focus()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.type") == "file":
+            break
+    expect(page.locator("[data-dropzone] input[type=file]")).to_be_focused()
     no_errors_logged(tab)

@@ -299,3 +299,18 @@ def test_an_upload_keeps_its_params_out_of_the_job(post_upload: Post, gallery: s
     post_upload(urls="http://127.0.0.1:9/a.jpg", metadata=json.dumps({"k": "v" * 100}))
     job = job_of(last_upload())
     assert set(job.params) == {"upload", "summary"}
+
+
+def test_the_form_needs_its_csrf_token(local: Connection, gallery: str, staff: Any) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff)
+    response = browser.post(reverse("uploads:new", args=[local.pk, gallery]), {"urls": "http://127.0.0.1:9/a.jpg"})
+    assert response.status_code == 403
+    assert not Upload.objects.exists()
+
+
+def test_file_names_are_shown_escaped(post_upload: Post, console: Client, gallery: str) -> None:
+    response = post_upload(files={"<img src=x>.txt": b"not a picture"})
+    html = console.get(response["Location"]).content.decode()
+    assert "&lt;img src=x&gt;.txt" in html and "<img src=x>" not in html
+    assert "Nothing could be uploaded: no job was started." in html
