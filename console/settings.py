@@ -325,6 +325,10 @@ JOBS_RESUME_EVERY = env_int("JOBS_RESUME_EVERY", 30, minimum=0)
 # Uploads: files wait in one spool folder that web and worker processes share until their job ends (the
 # files of inputs that failed are kept UPLOAD_SPOOL_KEEP_HOURS for "retry the failed only").
 UPLOAD_SPOOL_DIR = Path(env_str("UPLOAD_SPOOL_DIR", str(VAR_DIR / "uploads")))
+try:
+    UPLOAD_SPOOL_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as _error:
+    fail("UPLOAD_SPOOL_DIR", "a folder this user can write", f"{str(UPLOAD_SPOOL_DIR)!r} ({_error.strerror})")
 UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", LOCALAPI_MAX_IMAGE_BYTES, minimum=1)
 UPLOAD_MAX_EXPANDED_BYTES = env_int("UPLOAD_MAX_EXPANDED_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
 UPLOAD_SPOOL_KEEP_HOURS = env_int("UPLOAD_SPOOL_KEEP_HOURS", 24, minimum=0)

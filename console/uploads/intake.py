@@ -27,6 +27,8 @@ CONCEPT_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")
 YES = {"", "1", "yes", "y", "true"}
 NO = {"0", "no", "n", "false"}
 PICTURES = "JPEG, PNG, GIF, WebP, BMP or AVIF"
+MAX_ITEMS = 100_000  # files, entries and lines one upload takes; an archive of a million empty files stops here
+MAX_LISTED = 1000  # refusals listed one by one; past that, counted
 
 
 @dataclass
@@ -56,12 +58,34 @@ class Intake:
     # Input ids given in a CSV's `id` column -> where, to name the first use when one comes again.
     given_ids: dict[str, str] = field(default_factory=dict)
     expanded: int = 0  # bytes read out of archives so far
+    seen: int = 0  # files, entries and lines looked at
+    unlisted: int = 0  # refusals past MAX_LISTED
 
     def next_id(self) -> str:
         return f"up-{self.key}-{len(self.items) + 1:05d}"
 
     def refuse(self, name: str, reason: str) -> None:
-        self.rejected.append(Rejection(name, reason))
+        if len(self.rejected) < MAX_LISTED:
+            self.rejected.append(Rejection(name, reason))
+        else:
+            self.unlisted += 1
+
+    def full(self, name: str, left: int) -> bool:
+        """Counts one more file, entry or line; True (and says so) when the upload has taken all it may."""
+        self.seen += 1
+        if self.seen <= MAX_ITEMS:
+            return False
+        after = f" and the {left:,} after it were" if left else " was"
+        self.refuse(name, f"An upload takes at most {MAX_ITEMS:,} files, entries and lines: this one{after} not added.")
+        return True
+
+    def refusals(self) -> list[dict[str, str]]:
+        listed = [{"name": r.name, "reason": r.reason} for r in self.rejected]
+        if self.unlisted:
+            listed.append(
+                {"name": "…", "reason": f"And {self.unlisted:,} more not uploaded (only {MAX_LISTED:,} are listed)."}
+            )
+        return listed
 
     def take(self, files: Iterable[Any], urls: str) -> "Intake":
         """Files (Django UploadedFiles: pictures, .zip, .csv) and URLs, one a line."""
@@ -72,7 +96,7 @@ class Intake:
                 self.take_zip(name, upload)
             elif suffix == ".csv":
                 self.take_csv(name, upload)
-            else:
+            elif not self.full(name, 0):
                 self.take_picture(name, upload.size, upload)
         self.take_url_lines(urls)
         return self
@@ -115,6 +139,8 @@ class Intake:
             entries = [e for e in archive.infolist() if not e.is_dir()]
             for n, entry in enumerate(entries):
                 label = f"{name}: {entry.filename}"
+                if self.full(label, len(entries) - n - 1):
+                    return
                 if unsafe_path(entry.filename):
                     self.refuse(label, "Refused: its path is absolute or climbs out of the archive's folder with '..'.")
                     continue
@@ -164,6 +190,8 @@ class Intake:
         reader.fieldnames = columns
         try:
             for row in reader:
+                if self.full(f"{name}, line {reader.line_num}", 0):
+                    return
                 self._csv_row(name, reader.line_num, row)
         except csv.Error as e:
             self.refuse(f"{name}, line {reader.line_num}", f"The CSV cannot be read from here on: {e}.")
@@ -203,6 +231,8 @@ class Intake:
             url = line.strip()
             if not url:
                 continue
+            if self.full(f"URLs, line {n}", 0):
+                return
             try:
                 check_url(url)
             except ValueError as e:

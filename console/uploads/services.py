@@ -77,7 +77,7 @@ def create_upload(
                 ],
                 batch_size=1000,
             )
-            upload.rejected = [{"name": r.name, "reason": r.reason} for r in intake.rejected]
+            upload.rejected = intake.refusals()
             if intake.items:
                 upload.job = start_job(
                     user,

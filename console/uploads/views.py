@@ -43,6 +43,7 @@ def upload_new(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         "app_id": app_id,
         "form": form,
         "max_bytes": settings.UPLOAD_MAX_FILE_BYTES,
+        "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
     }
     return render(request, "uploads/new.html", context, status=400 if form.is_bound else 200)
 

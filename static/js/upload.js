@@ -56,6 +56,12 @@
     form.addEventListener("submit", function (event) {
       if (!window.FormData || !window.XMLHttpRequest) return;
       event.preventDefault();
+      var most = parseInt(form.getAttribute("data-max-files"), 10);
+      if (most && input.files.length > most) {
+        progress.hidden = false;
+        text.textContent = input.files.length + " files chosen; at most " + most + " go at once: put the others in a zip archive.";
+        return;
+      }
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.getAttribute("action") || window.location.href);
       progress.hidden = false;

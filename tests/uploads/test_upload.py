@@ -3,6 +3,8 @@ zip archives, CSV files and URLs become inputs; what cannot be uploaded is liste
 the rest goes in; the spool keeps only what a retry may need."""
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from console.connections.models import Connection
 from console.jobs import services as jobs
 from console.jobs.models import Job
 from console.localapi.models import DatasetInput, Input
-from console.uploads import services
+from console.uploads import intake, services
 from console.uploads.models import Upload
 from tests.images import jpeg, png
 from tests.jobs.conftest import concepts_of, run
@@ -314,3 +316,43 @@ def test_file_names_are_shown_escaped(post_upload: Post, console: Client, galler
     html = console.get(response["Location"]).content.decode()
     assert "&lt;img src=x&gt;.txt" in html and "<img src=x>" not in html
     assert "Nothing could be uploaded: no job was started." in html
+
+
+def test_an_upload_stops_taking_at_its_limit_and_lists_only_so_many_refusals(
+    post_upload: Post, gallery: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(intake, "MAX_ITEMS", 6)
+    monkeypatch.setattr(intake, "MAX_LISTED", 3)
+    archive = zipped({f"empty-{n}.png": b"" for n in range(4)} | {f"ok-{n}.png": png(9 + n, 9) for n in range(4)})
+    post_upload(files={"many.zip": archive})
+    upload = last_upload()
+    assert upload.rejected == [
+        {"name": "many.zip: empty-0.png", "reason": "The file is empty."},
+        {"name": "many.zip: empty-1.png", "reason": "The file is empty."},
+        {"name": "many.zip: empty-2.png", "reason": "The file is empty."},
+        {"name": "…", "reason": "And 2 more not uploaded (only 3 are listed)."},
+    ]
+    assert len(inputs_of(gallery)) == 2  # ok-0 and ok-1: the 7th entry is past the limit
+
+
+def test_a_cancelled_upload_leaves_nothing_in_the_spool(
+    console: Client, local: Connection, gallery: str, spool_dir: Path, staff: Any
+) -> None:
+    upload = services.create_upload(staff, local, gallery, services.Shared([], {}), [], urls="http://127.0.0.1:9/a.jpg")
+    job = job_of(upload)
+    assert (spool_dir / upload.key).is_dir()
+    services.clean_spool()  # the job has not ended: nothing is removed
+    assert (spool_dir / upload.key).is_dir()
+    console.post(reverse("jobs:cancel", args=[local.pk, job.pk]))
+    services.clean_spool()
+    assert not (spool_dir / upload.key).exists()
+
+
+def test_a_spool_folder_no_upload_owns_is_removed_after_an_hour(spool_dir: Path, db: None) -> None:
+    for name, age in (("0123456789", 2 * 3600), ("abcdef0123", 60)):
+        (spool_dir / name).mkdir(parents=True)
+        (spool_dir / name / "up-x-00001").write_bytes(b"x")
+        then = time.time() - age
+        os.utime(spool_dir / name, (then, then))
+    services.clean_spool()
+    assert not (spool_dir / "0123456789").exists() and (spool_dir / "abcdef0123").exists()
