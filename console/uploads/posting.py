@@ -105,6 +105,7 @@ def _post_batch(
         request = service_pb2.PostInputsRequest(
             user_app_id=app, inputs=[_input(upload, item, data) for item, data in todo]
         )
+        refused_whole = False
         try:
             response: Any = call("PostInputs", request)
         except ClarifaiError as e:
@@ -119,30 +120,53 @@ def _post_batch(
                     return
                 _refused(upload, todo, (e.code if isinstance(e, ClarifaiStatusError) else None), e.message, outcome)
                 return
+            refused_whole = True
         else:
             statuses = {i.id: i.status for i in response.inputs}
-        again = []
-        refused: dict[str, tuple[int | None, str]] = {}
-        for item, data in todo:
-            status = statuses.get(item.input_id)
-            if status is None or status.code in ADDED:
-                continue
-            if status.code in DUPLICATE and item.input_id in sent_before:
-                continue  # added by an earlier request of this upload whose answer was lost
-            if status.code == codes.FAILURE and NOT_ADDED in status.details:
-                again.append((item, data))
-                continue
-            refused[item.input_id] = (status.code, f"{item.name}: {_reason(status)}")
-        _record_refused(upload, refused, outcome)
-        if again:  # definitely not added: sent again below as if for the first time
-            UploadItem.objects.filter(upload=upload, input_id__in=[i.input_id for i, _ in again]).update(sent_at=None)
-        if not again or len(again) == len(todo):
-            for item, _ in again:
-                outcome.failed[item.input_id] = (codes.FAILURE, f"{item.name}: the API did not add it.")
+        todo = _sort_out(upload, todo, statuses, sent_before, refused_whole, outcome)
+        if not todo:
             return
-        todo = again
     for item, _ in todo:
         outcome.failed[item.input_id] = (codes.FAILURE, f"{item.name}: the API did not add it after {ROUNDS} tries.")
+
+
+def _sort_out(
+    upload: Upload,
+    todo: list[tuple[UploadItem, bytes | None]],
+    statuses: dict[str, Any],
+    sent_before: set[str],
+    refused_whole: bool,
+    outcome: kinds.Outcome,
+) -> list[tuple[UploadItem, bytes | None]]:
+    """Record what the answer says of each input; answers those to send again."""
+    again, not_added = [], []
+    refused: dict[str, tuple[int | None, str]] = {}
+    ours = 0  # inputs found already added by this upload
+    for item, data in todo:
+        status = statuses.get(item.input_id)
+        if status is None or status.code in ADDED:
+            if refused_whole:
+                # The request failed, yet this input was not refused: whether it was added is unknown. Sent
+                # again still marked sent, so that "it exists" then counts it as uploaded.
+                again.append((item, data))
+            continue
+        if status.code in DUPLICATE and item.input_id in sent_before:
+            ours += 1
+            continue  # added by an earlier request of this upload whose answer was lost
+        if status.code == codes.FAILURE and NOT_ADDED in status.details:
+            again.append((item, data))
+            not_added.append(item.input_id)
+            continue
+        refused[item.input_id] = (status.code, f"{item.name}: {_reason(status)}")
+    _record_refused(upload, refused, outcome)
+    if not_added:  # certainly not added: sent again as if for the first time
+        UploadItem.objects.filter(upload=upload, input_id__in=not_added).update(sent_at=None)
+    if again and not refused and not ours:
+        # Refused as a whole with no input to blame: sending the same again would be refused again.
+        for item, _ in again:
+            outcome.failed[item.input_id] = (codes.FAILURE, f"{item.name}: the API did not add it.")
+        return []
+    return again
 
 
 def _without_existing(

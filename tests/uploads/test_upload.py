@@ -10,6 +10,7 @@ from typing import Any
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from console.connections.models import Connection
 from console.jobs import services as jobs
@@ -356,3 +357,29 @@ def test_a_spool_folder_no_upload_owns_is_removed_after_an_hour(spool_dir: Path,
         os.utime(spool_dir / name, (then, then))
     services.clean_spool()
     assert not (spool_dir / "0123456789").exists() and (spool_dir / "abcdef0123").exists()
+
+
+def test_a_batch_some_of_whose_inputs_an_earlier_request_added_sends_the_rest(
+    gallery: str, local: Connection, staff: Any, api: Any
+) -> None:
+    """The API refuses the whole request for the inputs that exist; those this upload sent before count as
+    uploaded, and the others are sent again without them."""
+    from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+
+    urls = "\n".join(f"http://127.0.0.1:9/{n}.jpg" for n in range(4))
+    upload = services.create_upload(staff, local, gallery, services.Shared([], {}), [], urls=urls)
+    early = list(upload.items.order_by("input_id")[:2])
+    api.call(
+        "PostInputs",
+        service_pb2.PostInputsRequest(
+            user_app_id=resources_pb2.UserAppIDSet(user_id="demo", app_id=gallery),
+            inputs=[
+                resources_pb2.Input(id=i.input_id, data=resources_pb2.Data(image=resources_pb2.Image(url=i.url)))
+                for i in early
+            ],
+        ),
+    )
+    upload.items.filter(pk__in=[i.pk for i in early]).update(sent_at=timezone.now())
+    job = run(job_of(upload))
+    assert job.state == Job.DONE and (job.progress().done, job.progress().failed) == (4, 0)
+    assert inputs_of(gallery) == set(upload.items.values_list("input_id", flat=True))
