@@ -17,6 +17,7 @@ import io
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -80,7 +81,9 @@ def _start_api() -> tuple[subprocess.Popen[bytes], str]:
     var = VAR / "api"  # its processing tasks land in var/broker here, and stay there
     var.mkdir(parents=True, exist_ok=True)
     log = VAR / "gunicorn.log"
-    port = 18000 + os.getpid() % 1000
+    with socket.socket() as probe:  # a free port, for gunicorn to take
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     server = subprocess.Popen(
         [
             *(sys.executable, "-m", "gunicorn", "console.wsgi", "--workers", "1", "--threads", "4"),
