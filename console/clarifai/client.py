@@ -35,6 +35,7 @@ from console.clarifai.errors import (
     ClarifaiTimeout,
     ClarifaiTooLarge,
     ClarifaiTransportError,
+    ItemStatus,
     try_again,
 )
 from console.clarifai.pictures import magic_type, picture_type
@@ -329,7 +330,10 @@ class ClarifaiClient:
         if status.code in (SUCCESS, MIXED_STATUS):
             return message
         error = self._status_error(rpc, status, response)
-        error.response = message  # a refused PostInputs says, input by input, which one was refused
+        error.items = tuple(
+            ItemStatus(i.id, i.status.code, i.status.description, i.status.details)
+            for i in getattr(message, "inputs", ())
+        )
         raise error
 
     def _exchange(self, request: httpx.Request, until: float, max_bytes: int, rpc: str) -> tuple[httpx.Response, bytes]:

@@ -110,8 +110,7 @@ def _post_batch(
             response: Any = call("PostInputs", request)
         except ClarifaiError as e:
             kinds.raise_if_not_final(e)  # throttled, token refused, outcome unknown: the chunk is tried again
-            response = getattr(e, "response", None)
-            statuses = {i.id: i.status for i in response.inputs} if response is not None else {}
+            statuses = {i.id: i for i in e.items} if isinstance(e, ClarifaiStatusError) else {}
             if not statuses:
                 if isinstance(e, ClarifaiStatusError) and e.code in DUPLICATE:
                     todo = _without_existing(upload, todo, call, app, sent_before, outcome)
