@@ -16,6 +16,7 @@ from console.uploads.forms import UploadForm
 from console.uploads.models import Upload
 
 LISTED_DATASETS = 1000
+FAILURES_SHOWN = 200
 
 
 def _datasets(connection: Connection, app_id: str) -> list[str]:
@@ -58,4 +59,11 @@ def upload_detail(request: HttpRequest, connection: Connection, upload_id: int) 
         "upload": upload,
         "queued": upload.items.count(),
     }
+    if upload.job is not None:
+        # The job's live status, as its own page shows it (and polls it, from the same partial).
+        job = upload.job
+        failures = list(job.failures.order_by("skipped", "chunk__index", "pk")[:FAILURES_SHOWN])
+        more = job.failures.count() - len(failures) if len(failures) == FAILURES_SHOWN else 0
+        context |= {"job": job, "progress": job.progress(), "failures": failures, "more_failures": more}
+        context["retries"] = list(job.retries.all())
     return render(request, "uploads/detail.html", context)

@@ -99,6 +99,7 @@ def test_files_picked_and_a_zip_dropped_are_uploaded_by_a_job_and_show_in_the_gr
     expect(page.get_by_role("heading", name=f"Upload into {site.app_id}")).to_be_visible()
     expect(page.locator("[data-upload-queued]")).to_contain_text("5 inputs queued")
     expect(page.locator("table.rejected")).to_contain_text("photos.zip: ../outside.png")
+    expect(page.locator("#status [data-count=done]")).to_have_text("5", timeout=30_000)  # the job, live here too
     progress = page.evaluate("() => sessionStorage.getItem('progress')") or ""
     assert re.search(r"Sent [\d.]+ MB of [\d.]+ MB \(\d+%\)", progress), progress
     tab.shot("queued")

@@ -383,3 +383,18 @@ def test_a_batch_some_of_whose_inputs_an_earlier_request_added_sends_the_rest(
     job = run(job_of(upload))
     assert job.state == Job.DONE and (job.progress().done, job.progress().failed) == (4, 0)
     assert inputs_of(gallery) == set(upload.items.values_list("input_id", flat=True))
+
+
+def test_the_upload_page_shows_its_job_live_until_it_ends(
+    console: Client, local: Connection, gallery: str, staff: Any
+) -> None:
+    upload = services.create_upload(staff, local, gallery, services.Shared([], {}), [], urls="http://127.0.0.1:9/a.jpg")
+    job = job_of(upload)
+    url = reverse("uploads:detail", args=[local.pk, upload.pk])
+    html = console.get(url).content.decode()
+    assert f'hx-get="{reverse("jobs:detail", args=[local.pk, job.pk])}"' in html and 'hx-trigger="every 2s"' in html
+    assert 'data-state="queued"' in html
+    run(job)
+    html = console.get(url).content.decode()
+    assert 'data-state="done"' in html and 'hx-trigger="every 2s"' not in html
+    assert '<div class="value" data-count="done">1</div>' in html
