@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "console.concepts",
     "console.localapi",
     "console.jobs",
+    "console.uploads",
     "axes",
 ]
 
@@ -326,6 +327,19 @@ LOCALAPI_ARCHIVE_CHUNK_SIZE = env_int("LOCALAPI_ARCHIVE_CHUNK_SIZE", 32, minimum
 JOBS_CHUNK_SIZE = env_int("JOBS_CHUNK_SIZE", 100, minimum=1, maximum=128)
 JOBS_CHUNK_LEASE = env_int("JOBS_CHUNK_LEASE", 120, minimum=1)
 JOBS_RESUME_EVERY = env_int("JOBS_RESUME_EVERY", 30, minimum=0)
+
+# Uploads: files wait in one spool folder that web and worker processes share until their job ends (the
+# files of inputs that failed are kept UPLOAD_SPOOL_KEEP_HOURS for "retry the failed only").
+UPLOAD_SPOOL_DIR = Path(env_str("UPLOAD_SPOOL_DIR", str(VAR_DIR / "uploads")))
+try:
+    UPLOAD_SPOOL_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as _error:
+    fail("UPLOAD_SPOOL_DIR", "a folder this user can write", f"{str(UPLOAD_SPOOL_DIR)!r} ({_error.strerror})")
+UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", LOCALAPI_MAX_IMAGE_BYTES, minimum=1)
+UPLOAD_MAX_EXPANDED_BYTES = env_int("UPLOAD_MAX_EXPANDED_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
+UPLOAD_SPOOL_KEEP_HOURS = env_int("UPLOAD_SPOOL_KEEP_HOURS", 24, minimum=0)
+# Files one form may send at once (Django's own default is 100); more go in a zip archive.
+DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 
 # What `manage.py serve` (the end of `make run`) starts: gunicorn on SERVE_HOST:SERVE_PORT, and a Celery worker.
 SERVE_HOST = env_str("HOST", "127.0.0.1")

@@ -35,6 +35,7 @@ from console.clarifai.errors import (
     ClarifaiTimeout,
     ClarifaiTooLarge,
     ClarifaiTransportError,
+    ItemStatus,
     try_again,
 )
 from console.clarifai.pictures import magic_type, picture_type
@@ -328,7 +329,12 @@ class ClarifaiClient:
         log.debug("%s %s %s: HTTP %s, status %s", rpc, prepared.verb, prepared.path, response.status_code, status.code)
         if status.code in (SUCCESS, MIXED_STATUS):
             return message
-        raise self._status_error(rpc, status, response)
+        error = self._status_error(rpc, status, response)
+        error.items = tuple(
+            ItemStatus(i.id, i.status.code, i.status.description, i.status.details)
+            for i in getattr(message, "inputs", ())
+        )
+        raise error
 
     def _exchange(self, request: httpx.Request, until: float, max_bytes: int, rpc: str) -> tuple[httpx.Response, bytes]:
         """Send one request and read its whole body, within the deadline and the size cap.

@@ -4,9 +4,20 @@ Every message is written for the person using the console, names the server by i
 holds the token (the client redacts it even from text the server sends back).
 """
 
+from typing import NamedTuple
+
 from clarifai_grpc.grpc.api.status import status_code_pb2
 
 REDACTED = "[token]"
+
+
+class ItemStatus(NamedTuple):
+    """One item's status in an answer about many (the inputs of a PostInputs)."""
+
+    id: str
+    code: int
+    description: str
+    details: str
 
 
 class ClarifaiError(Exception):
@@ -95,6 +106,10 @@ class ClarifaiTooLarge(ClarifaiProtocolError):
 class ClarifaiStatusError(ClarifaiError):
     """The API answered with a status other than success (10000) or mixed status (10010)."""
 
+    # The statuses of the answer's inputs, when it listed them: a refused PostInputs says which input was
+    # refused, and why. Redacted with the rest.
+    items: tuple["ItemStatus", ...] = ()
+
     def __init__(
         self,
         *,
@@ -119,6 +134,19 @@ class ClarifaiStatusError(ClarifaiError):
     @property
     def code_name(self) -> str:
         return code_name(self.code)
+
+    def redact(self, secret: str) -> None:
+        super().redact(secret)
+        if secret:
+            self.items = tuple(
+                ItemStatus(
+                    i.id.replace(secret, REDACTED),
+                    i.code,
+                    i.description.replace(secret, REDACTED),
+                    i.details.replace(secret, REDACTED),
+                )
+                for i in self.items
+            )
 
     @property
     def is_auth_failure(self) -> bool:

@@ -65,6 +65,10 @@ def apply(kind: str, params: dict[str, Any], call: Call, app: resources_pb2.User
             _delete_app(call, app, outcome)
         elif kind in ("add_to_dataset", "remove_from_dataset"):
             _datasets(kind, params, call, app, ids, outcome)
+        elif kind == "upload_inputs":
+            from console.uploads.posting import post_chunk  # the uploads app builds on the jobs
+
+            post_chunk(params, call, app, ids, outcome)
         else:
             _patch(kind, params, call, app, ids, outcome)
     except ClarifaiError as e:

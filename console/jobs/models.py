@@ -33,6 +33,7 @@ class Job(models.Model):
     ADD_TO_DATASET = "add_to_dataset"
     REMOVE_FROM_DATASET = "remove_from_dataset"
     DELETE_INPUTS = "delete_inputs"
+    UPLOAD_INPUTS = "upload_inputs"  # console/uploads: post spooled files and URLs as new inputs
     KINDS = [
         (ADD_CONCEPTS, "Add concepts"),
         (REMOVE_CONCEPTS, "Remove concepts"),
@@ -41,6 +42,7 @@ class Job(models.Model):
         (ADD_TO_DATASET, "Add to a dataset"),
         (REMOVE_FROM_DATASET, "Remove from a dataset"),
         (DELETE_INPUTS, "Delete inputs"),
+        (UPLOAD_INPUTS, "Upload inputs"),
     ]
     # Jobs over a whole app rather than inputs: their one item is the app's id. Not offered where input
     # ids are typed (the jobs page's form).
@@ -123,6 +125,8 @@ class Job(models.Model):
                 return f"Remove from dataset {p.get('dataset_id', '')}"
             case self.DELETE_APP:
                 return f"Delete app {self.app_id}"
+            case self.UPLOAD_INPUTS:
+                return f"Upload {p.get('summary', 'inputs')}"
         return self.get_kind_display()
 
 
