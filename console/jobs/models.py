@@ -129,6 +129,23 @@ class Job(models.Model):
                 return f"Upload {p.get('summary', 'inputs')}"
         return self.get_kind_display()
 
+    @property
+    def item_noun(self) -> str:
+        """What the job's items are: inputs, but an app for a deletion of one."""
+        return "app" if self.kind == self.DELETE_APP else "input"
+
+    @property
+    def done_word(self) -> str:
+        """What happened to an item that went well: "changed", "uploaded", "deleted"."""
+        return {self.UPLOAD_INPUTS: "uploaded", self.DELETE_INPUTS: "deleted", self.DELETE_APP: "deleted"}.get(
+            self.kind, "changed"
+        )
+
+    @property
+    def items_have_pages(self) -> bool:
+        """A failed item has an input page to link to (not an upload's input that never went in, nor an app)."""
+        return self.kind not in (self.UPLOAD_INPUTS, self.DELETE_APP)
+
 
 COUNTS = {"done": Sum("done_count"), "failed": Sum("failed_count"), "skipped": Sum("skipped_count")}
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from console.connections.models import Connection
 from console.jobs import services
-from console.jobs.models import Job
+from console.jobs.models import Job, JobChunk, JobFailure
 from console.jobs.services import start_job
 from console.localapi.models import Input
 from tests.faults import fault_server
@@ -187,3 +187,15 @@ def test_a_connections_rate_limit_is_a_setting_and_keeps_its_value_when_left_emp
     connection.refresh_from_db()
     assert connection.rate_limit == 5
     assert local.requests_per_second == 0  # the built-in connection is never limited
+
+
+def test_a_jobs_page_names_its_items_as_what_they_are(console: Client, local: Connection) -> None:
+    deletion = Job.objects.create(connection=local, app_id="old", kind=Job.DELETE_APP, total=1)
+    upload = Job.objects.create(connection=local, app_id="notes", kind=Job.UPLOAD_INPUTS, total=3)
+    gone = JobChunk.objects.create(job=upload, index=0, input_ids=["up-k-1"], state=JobChunk.DONE, failed_count=1)
+    JobFailure.objects.create(job=upload, chunk=gone, input_id="up-k-1", code=10020, reason="not a picture")
+    html = console.get(reverse("jobs:detail", args=[local.pk, deletion.pk])).content.decode()
+    assert "1 app;" in html and "1 input" not in html and ">deleted</div>" in html
+    html = console.get(reverse("jobs:detail", args=[local.pk, upload.pk])).content.decode()
+    assert "3 inputs;" in html and ">uploaded</div>" in html and "Not uploaded" in html
+    assert "<code>up-k-1</code>" in html and "/inputs/up-k-1/" not in html, "an input never made has no page"
