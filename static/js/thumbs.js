@@ -21,13 +21,16 @@
     }
   }
 
-  // Called for the page when it loads and for every piece of content htmx swaps in (a page turn, a
-  // processed tile replaced out of band).
-  htmx.onLoad(function (root) {
+  function watch(root) {
     // htmx parses what it swaps in with scripting off, so a <noscript>'s copy arrives as a real (hidden,
     // lazy, never fetched) image: drop it.
-    if (root.querySelectorAll) root.querySelectorAll(".thumb noscript").forEach((copy) => copy.remove());
-    const images = root.matches && root.matches("img[data-src]") ? [root] : root.querySelectorAll("img[data-src]") || [];
-    images.forEach((img) => (observer ? observer.observe(img) : load(img)));
-  });
+    root.querySelectorAll(".thumb noscript").forEach((copy) => copy.remove());
+    root.querySelectorAll("img[data-src]").forEach((img) => (observer ? observer.observe(img) : load(img)));
+  }
+
+  // The page when it loads, and whatever htmx swaps in (a page turn, a processed tile replaced out of
+  // band) as soon as it is in the document, before htmx has gone through its attributes.
+  document.addEventListener("DOMContentLoaded", () => watch(document));
+  document.addEventListener("htmx:afterSwap", () => watch(document));
+  document.addEventListener("htmx:oobAfterSwap", () => watch(document));
 })();
