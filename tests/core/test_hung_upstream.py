@@ -2,10 +2,6 @@
 connection whose API never answers, and many pages of it at once; meanwhile /health and a page of a
 healthy connection answer, and the hanging pages end within the deadline."""
 
-import os
-import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,13 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 
 from console.connections.models import Connection
 from tests.connections.test_single_worker import sign_in
 from tests.faults import fault_server
-from tests.processes import ROOT, collect_static, database_url, end_other_sessions
+from tests.processes import web_process
 
 pytestmark = pytest.mark.worker
 DEADLINE = 9  # CONSOLE_CLARIFAI_DEADLINE of the server, seconds
@@ -29,58 +24,8 @@ HUNG_PAGES = 12
 
 @pytest.fixture
 def gunicorn(transactional_db: None, tmp_path: Path) -> Iterator[str]:
-    collect_static()
-    env = {
-        **os.environ,
-        "CONSOLE_VAR_DIR": str(tmp_path / "var"),
-        "DATABASE_URL": database_url(),
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "SECRET_KEY": "hung-upstream-test-secret-key-" + "x" * 40,
-        "CONSOLE_TOKEN_KEYS": ",".join(settings.CONSOLE_TOKEN_KEYS),
-        "CONSOLE_CLARIFAI_DEADLINE": str(DEADLINE),
-        "SECURE_COOKIES": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "console.wsgi", "--workers", "1", "--threads", str(THREADS)),
-                *("--bind", "127.0.0.1:0", "--timeout", "60", "--log-level", "info"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield _listening(server, log_path)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        end_other_sessions()
-
-
-def _listening(server: subprocess.Popen[bytes], log_path: Path) -> str:
-    until = time.monotonic() + 30
-    while time.monotonic() < until:
-        if server.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {server.returncode}:\n{log_path.read_text()}")
-        found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log_path.read_text())
-        if found:
-            try:
-                if httpx.get(f"{found[1]}/health", timeout=5).status_code == 200:
-                    return found[1]
-            except httpx.TransportError:
-                pass
-        time.sleep(0.1)
-    raise AssertionError(f"gunicorn did not start:\n{log_path.read_text()}")
+    with web_process(tmp_path, threads=THREADS, CONSOLE_CLARIFAI_DEADLINE=str(DEADLINE)) as url:
+        yield url
 
 
 def test_a_hanging_api_leaves_health_and_other_connections_answering(
