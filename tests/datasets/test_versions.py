@@ -22,6 +22,7 @@ from console.localapi.models import DatasetVersion, DatasetVersionExport
 from tests.datasets.conftest import app_ids, base, make_version
 from tests.faults import FaultServer, fault_server
 from tests.markup import find
+from tests.servers import QuietHandler, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
@@ -185,3 +186,66 @@ def test_a_failing_or_slow_api_is_shown_in_place_of_the_versions(
     assert "Loading the dataset&#x27;s versions failed" in html or "Loading the dataset's versions failed" in html
     assert words in html and "<html" not in html, "in place of the list, not a page"
     assert "fault-test-token" not in html
+
+
+class _ExportApi(QuietHandler):
+    """An API whose version `v1` has a finished export at `export_url`; the archive itself is `archive`."""
+
+    export_url = ""
+    archive = b""
+    seen_tokens: list[str] = []
+
+    def do_GET(self) -> None:
+        _ExportApi.seen_tokens.append(self.headers.get("Authorization", ""))
+        if self.path.startswith("/archive.zip"):
+            self._send(200, self.archive, "application/zip")
+            return
+        version = {
+            "id": "v1",
+            "status": {"code": 64015},
+            "export_info": {
+                "clarifai_data_protobuf": {"status": {"code": 64200}, "url": self.export_url, "size": 10},
+            },
+        }
+        body = {"status": {"code": 10000, "description": "Ok"}, "dataset_version": version}
+        self._send(200, json.dumps(body).encode(), "application/json")
+
+    def _send(self, status: int, content: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+
+def _remote(url: str) -> Connection:
+    connection = Connection(name="Remote", user_id="u", base_url=url)
+    connection.set_token("remote-secret-token")
+    connection.save()
+    return connection
+
+
+def test_an_export_on_another_host_is_not_fetched_with_the_token(console: Client, db: None) -> None:
+    class Elsewhere(_ExportApi):
+        export_url = "http://127.0.0.2:9/archive.zip"
+
+    with serving(Elsewhere) as url:
+        connection = _remote(url)
+        response = console.get(f"/c/{connection.pk}/apps/a/datasets/d/versions/v1/exports/protobuf.zip")
+    assert response.status_code == 502
+    html = response.content.decode()
+    assert "Will not fetch" in html and "exports must come from" in html
+    assert "remote-secret-token" not in html
+
+
+def test_an_answer_that_is_not_a_zip_is_refused(console: Client, db: None) -> None:
+    class NotZip(_ExportApi):
+        archive = b"<html>login</html>"
+
+    with serving(NotZip) as url:
+        NotZip.export_url = f"{url}/archive.zip"
+        connection = _remote(url)
+        response = console.get(f"/c/{connection.pk}/apps/a/datasets/d/versions/v1/exports/protobuf.zip")
+    assert response.status_code == 502
+    assert "application/zip, not a zip archive" in response.content.decode()
+    assert "Key remote-secret-token" in _ExportApi.seen_tokens, "the API's own host gets the token"
