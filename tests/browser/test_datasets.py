@@ -17,6 +17,7 @@ from console.localapi import tasks
 from console.localapi.models import DatasetInput
 from tests.browser.conftest import Site, Tab
 from tests.browser.test_browse import no_errors_logged, no_horizontal_scroll, sign_in
+from tests.browser.test_pages import SPILLS
 
 pytestmark = pytest.mark.browser
 TILES = "#grid article.tile"
@@ -120,11 +121,15 @@ def test_a_dataset_from_a_selection_versioned_exported_and_downloaded(
     expect(page.locator('tr[data-remote-job="v1/protobuf"]')).to_contain_text("Clarifai protobuf")
     no_errors_logged(tab)
 
-    # Tablet and phone widths: nothing scrolls sideways.
-    for width in (768, 390):
+    # Every datasets page at a tablet's and a phone's width (and the laptop's): nothing scrolls sideways,
+    # no badge or button sticks out of its card.
+    pages = {"list": "", "versions": "picked/versions/", "edit": "picked/edit", "new": "new", "delete": "picked/delete"}
+    for width in (1440, 768, 390):
         page.set_viewport_size({"width": width, "height": 900})
-        for path in ("", "picked/versions/"):
+        for name, path in pages.items():
             page.goto(site.at(f"/c/{site.connection.pk}/apps/{site.app_id}/datasets/{path}"))
             no_horizontal_scroll(page)
-            tab.shot(f"{'versions' if path else 'list'}-{width}")
+            assert page.evaluate(SPILLS) == [], f"{name} at {width} px"
+            if width != 1440 and name in ("list", "versions"):
+                tab.shot(f"{name}-{width}")
     no_errors_logged(tab)
