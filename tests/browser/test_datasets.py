@@ -115,11 +115,32 @@ def test_a_dataset_from_a_selection_versioned_exported_and_downloaded(
         batch = resources_pb2.InputBatch.FromString(archive.read(f"all/batch-00000_n{PICKED}"))
     assert sorted(i.id for i in batch.inputs) == sorted(picked)
 
+    # A poll that fails stops and says so, keeping what was shown; Reload shows the version as it is now.
+    page.get_by_label("Version id").fill("v2")
+    page.get_by_role("button", name="Make a version").click()
+    expect(page.locator("#version-v2 .version-head [data-state]")).to_have_attribute("data-state", "queued")
+    page.route(
+        re.compile(r"/datasets/picked/versions/$"),
+        lambda route: (
+            route.fulfill(status=502, body="down") if route.request.headers.get("hx-request") else route.continue_()
+        ),
+    )
+    expect(page.locator(".poll-failed")).to_contain_text(
+        "Could not get the versions' status; this list stopped updating."
+    )
+    expect(page.locator("#version-v2")).to_be_visible()
+    tab.shot("poll-failed")
+    page.unroute(re.compile(r"/datasets/picked/versions/$"))
+    held.run()
+    page.locator(".poll-failed").get_by_role("link", name="Reload").click()
+    expect(page.locator("#version-v2 .version-head [data-state]")).to_have_attribute("data-state", "done")
+
     # The jobs page lists the version and its export among the API's own jobs.
     page.goto(site.at(f"/c/{site.connection.pk}/jobs/remote?app={site.app_id}"))
     expect(page.locator('tr[data-remote-job="v1"]')).to_contain_text("Version of dataset picked")
     expect(page.locator('tr[data-remote-job="v1/protobuf"]')).to_contain_text("Clarifai protobuf")
-    no_errors_logged(tab)
+    no_errors_logged(tab, expected=r"status of 502")
+    tab.errors.clear()
 
     # Every datasets page at a tablet's and a phone's width (and the laptop's): nothing scrolls sideways,
     # no badge or button sticks out of its card.
