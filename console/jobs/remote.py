@@ -226,7 +226,7 @@ def _versions_of(client: ClarifaiClient, app: resources_pb2.UserAppIDSet, datase
                 what=f"Version of dataset {dataset_id}",
                 state=view.state if view.state in _LABELS else "unknown",
                 reason=view.reason,
-                done=view.inputs or 0,
+                done=view.inputs or 0,  # the inputs frozen in it (shown as such, not as progress)
                 failed=0,
                 total=None,
                 created_at=_when(version.created_at),
