@@ -207,7 +207,7 @@ def version_new(request: HttpRequest, connection: Connection, app_id: str, datas
     except ClarifaiError as e:
         check_url = _versions_url(connection, app_id, dataset_id)
         form.add_error(None, write_failed(e, check_url, "See the versions as the API has them now"))
-        return _versions_page(request, connection, app_id, dataset_id, form, status=http_status_for(e))
+        return _versions_page(request, connection, app_id, dataset_id, form, status=400)
     messages.success(request, f"Version {made[0].id if made else ''} is being built; its status follows below.")
     return redirect(_versions_url(connection, app_id, dataset_id))
 

@@ -73,7 +73,7 @@ def test_a_bad_or_taken_version_id_is_refused_in_place(
     assert bad.status_code == 400 and "Use letters, digits" in bad.content.decode()
     make_version(api, "v1")
     taken = console.post(versions_url(local) + "new", {"id": "v1", "description": "again"})
-    assert taken.status_code == 502
+    assert taken.status_code == 400
     html = taken.content.decode()
     assert "Nothing was saved: " in html and "already exists" in html
     assert 'value="again"' in html, "what was typed is kept"
