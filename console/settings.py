@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "console.localapi",
     "console.jobs",
     "console.uploads",
+    "console.datasets",
     "axes",
 ]
 

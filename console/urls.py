@@ -10,6 +10,7 @@ urlpatterns = [
     path("c/<int:conn_id>/", include("console.concepts.urls")),
     path("c/<int:conn_id>/jobs/", include("console.jobs.urls")),
     path("c/<int:conn_id>/", include("console.uploads.urls")),
+    path("c/<int:conn_id>/apps/<str:app_id>/datasets/", include("console.datasets.urls")),
 ]
 
 handler403 = "console.core.views.forbidden"

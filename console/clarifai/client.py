@@ -223,6 +223,33 @@ class ClarifaiClient:
         finally:
             timing.record("media", started, time.perf_counter())
 
+    def get_archive(self, url: str, max_bytes: int, *, deadline: float | None = None) -> Media:
+        """Fetch a finished dataset export (a zip archive at the API's `url`) with the connection's token,
+        under the rules of `get_bytes`: the token only to the API's own hosts, redirects checked, the size
+        capped. Answers only a zip archive; anything else raises a ClarifaiError."""
+        try:
+            target = self._http.base_url.join(url) if url.startswith("/") else httpx.URL(url)
+        except httpx.InvalidURL:
+            raise ClarifaiProtocolError(f"The export URL {url!r} is not valid.", rpc="export") from None
+        if not self._may_send_token_to(target):
+            raise ClarifaiProtocolError(
+                f"Will not fetch {target.host or url!r} with the connection's token: "
+                f"exports must come from {self._host}.",
+                rpc="export",
+            )
+        started = time.perf_counter()
+        try:
+            return self._with_retries(
+                "export",
+                True,
+                deadline,
+                lambda until: self._get_bytes_once(
+                    target, max_bytes, until, kind=_zip_type, accept="application/zip", noun="a zip archive"
+                ),
+            )
+        finally:
+            timing.record("export", started, time.perf_counter())
+
     def _may_send_token_to(self, url: httpx.URL) -> bool:
         if url.scheme not in ("http", "https") or not url.host:
             return False
@@ -236,11 +263,19 @@ class ClarifaiClient:
         # The real API serves hosted media from data.clarifai.com, a sibling of api.clarifai.com.
         return _under(base.host, "clarifai.com") and _under(url.host, "clarifai.com")
 
-    def _get_bytes_once(self, url: httpx.URL, max_bytes: int, until: float) -> Media:
+    def _get_bytes_once(
+        self,
+        url: httpx.URL,
+        max_bytes: int,
+        until: float,
+        kind: Callable[[bytes], str | None] = picture_type,
+        accept: str = "image/*",
+        noun: str = "a picture",
+    ) -> Media:
         # Redirects are followed here, one hop at a time, so that every hop passes the token check.
         for _ in range(MAX_REDIRECTS + 1):
             request = self._http.build_request(
-                "GET", url, headers={**self._auth, "Accept": "image/*"}, timeout=self._timeout_until(until)
+                "GET", url, headers={**self._auth, "Accept": accept}, timeout=self._timeout_until(until)
             )
             response, body = self._exchange(request, until, max_bytes, "media")
             if not response.is_redirect:
@@ -251,9 +286,9 @@ class ClarifaiClient:
                 f"{self._host} redirected the media more than {MAX_REDIRECTS} times.", rpc="media"
             )
         if response.status_code == 200:
-            kind = picture_type(body)
-            if kind is not None:
-                return Media(body, kind)
+            content_type = kind(body)
+            if content_type is not None:
+                return Media(body, content_type)
         data = wire.decode_object(body)
         if data is not None and isinstance(data.get("status"), dict):
             try:
@@ -266,7 +301,7 @@ class ClarifaiClient:
             raise self._unavailable("media", response)
         if response.status_code == 200:
             started_as = magic_type(body)
-            what = f"an incomplete {started_as} picture" if started_as else f"{_content_type(response)}, not a picture"
+            what = f"an incomplete {started_as} picture" if started_as else f"{_content_type(response)}, not {noun}"
             text = f"{url.host} sent {what} for the media at {url.path}."
         else:
             text = f"{url.host} answered HTTP {response.status_code} for the media at {url.path}."
@@ -567,6 +602,11 @@ def in_words(error: httpx.HTTPError) -> str:
     # Whatever else: without the errno prefix ("[Errno 101] Network is unreachable").
     text = text.split("] ", 1)[-1] if text.startswith("[Errno") else text
     return f"the connection failed ({text or type(error).__name__})"
+
+
+def _zip_type(content: bytes) -> str | None:
+    # A local file header, or the end record of an empty archive.
+    return "application/zip" if content.startswith((b"PK\x03\x04", b"PK\x05\x06")) else None
 
 
 def _req_id(response: httpx.Response) -> str:

@@ -25,6 +25,7 @@ from console.connections.models import Connection
 from console.core.paging import Page, int_param, page_params
 from console.core.permissions import signed_in_or_401
 from console.core.rendering import http_status_for, render_page, wants_partial, write_failed
+from console.datasets.services import create_dataset
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
 from console.inputs.filters import GRID_PARAMS, STATUSES, GridFilters, find_page, grid_query
 from console.inputs.forms import InputEditForm, initial_rows
@@ -428,6 +429,13 @@ def input_bulk(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         return redirect(grid_url)
     if action.kind == Job.DELETE_INPUTS and request.POST.get("confirmed") != "yes":
         return _confirm_delete(request, connection, app_id, len(selected), scope, grid_url)
+    if action.kind == Job.ADD_TO_DATASET and request.POST.get("new_dataset") == "yes":
+        dataset_id = action.params["dataset_id"]
+        problem = create_dataset(client_for(connection), ids(connection, app_id), dataset_id)
+        if problem:
+            messages.error(request, f"{problem} Nothing was started.")
+            return redirect(grid_url)
+        messages.success(request, f"Dataset {dataset_id} created.")
     user = request.user if isinstance(request.user, User) else None
     job = start_job(user, connection, app_id, action.kind, action.params, selected)
     messages.success(request, f"{action.label}: a job over {len(selected)} input{'s' if len(selected) != 1 else ''}.")

@@ -1,9 +1,11 @@
-"""Jobs the API runs by itself, listed per app beside the console's own: bulk operations and inputs-add jobs.
+"""Jobs the API runs by itself, listed per app beside the console's own: bulk operations, inputs-add jobs,
+and dataset versions with their exports.
 
 Each kind is read with its own list call, all at once; a kind the API cannot list (an older API, a
-token without the scope) is said in its place while the other kinds still show. Dataset versions and
-exports are listed per dataset, on the dataset's page, not here: listing them for a whole app costs a
-call per dataset.
+token without the scope) is said in its place while the other kinds still show. The API lists versions
+(and their exports) per dataset only, so they cost a call per dataset: the page reads the versions of the
+DATASETS_LISTED most recently changed datasets, at the same time, once the datasets are known (two rounds
+of calls in all); every dataset's versions page has them all.
 """
 
 from collections.abc import Callable
@@ -17,8 +19,11 @@ from clarifai_grpc.grpc.api.status import status_code_pb2
 from google.protobuf import json_format, timestamp_pb2
 
 from console.clarifai import ClarifaiClient, ClarifaiError, ClarifaiStatusError, concurrently
+from console.datasets.status import present_version
 
 LISTED = 20  # of each kind, newest first
+DATASETS_LISTED = 5  # the most recently changed, whose versions are read (a call each)
+VERSIONS_LISTED = 5  # of each of those datasets, newest first
 
 codes = status_code_pb2.StatusCode
 
@@ -76,6 +81,7 @@ class RemoteJob:
     total: int | None  # None: the API does not say how many there are in all
     created_at: datetime | None
     changed_at: datetime | None
+    dataset_id: str = ""  # a dataset version or export: its dataset, whose versions page it links to
 
     @property
     def state_label(self) -> str:
@@ -194,6 +200,65 @@ KINDS: tuple[tuple[str, Callable[[ClarifaiClient, resources_pb2.UserAppIDSet], l
 )
 
 
+VERSIONS_KIND = "Dataset versions and exports"
+
+
+def _recent_datasets(client: ClarifaiClient, app: resources_pb2.UserAppIDSet) -> list[str] | ClarifaiError:
+    """The ids of the most recently changed datasets (or why they could not be listed)."""
+    request = service_pb2.ListDatasetsRequest(
+        user_app_id=app, per_page=DATASETS_LISTED, sort_by_modified_at=True, sort_ascending=False
+    )
+    try:
+        return [d.id for d in client.call("ListDatasets", request).datasets]
+    except ClarifaiError as e:
+        return e
+
+
+def _versions_of(client: ClarifaiClient, app: resources_pb2.UserAppIDSet, dataset_id: str) -> list[RemoteJob]:
+    request = service_pb2.ListDatasetVersionsRequest(user_app_id=app, dataset_id=dataset_id, per_page=VERSIONS_LISTED)
+    jobs = []
+    for version in client.call("ListDatasetVersions", request).dataset_versions:
+        view = present_version(version)
+        jobs.append(
+            RemoteJob(
+                kind="Dataset version",
+                id=version.id,
+                what=f"Version of dataset {dataset_id}",
+                state=view.state if view.state in _LABELS else "unknown",
+                reason=view.reason,
+                done=view.inputs or 0,  # the inputs frozen in it (shown as such, not as progress)
+                failed=0,
+                total=None,
+                created_at=_when(version.created_at),
+                changed_at=_when(version.modified_at),
+                dataset_id=dataset_id,
+            )
+        )
+        for export in view.exports:
+            jobs.append(
+                RemoteJob(
+                    kind="Export",
+                    id=f"{version.id}/{export.format}",
+                    what=f"Export of version {version.id} of dataset {dataset_id} ({export.label})",
+                    state=export.state if export.state in _LABELS else "unknown",
+                    reason=export.reason,
+                    done=0,
+                    failed=0,
+                    total=None,
+                    created_at=None,
+                    changed_at=_when(version.modified_at),
+                    dataset_id=dataset_id,
+                )
+            )
+    return jobs
+
+
+def _dataset_versions(client: ClarifaiClient, app: resources_pb2.UserAppIDSet, datasets: list[str]) -> list[RemoteJob]:
+    found = concurrently(*(partial(_versions_of, client, app, dataset_id) for dataset_id in datasets))
+    jobs = [job for listed in found for job in listed]
+    return sorted(jobs, key=lambda job: job.changed_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+
+
 def _problem(kind: str, error: ClarifaiError) -> str:
     if isinstance(error, ClarifaiStatusError) and (error.code == codes.NOT_IMPLEMENTED or error.http_status == 501):
         return f"This API does not list its {kind.lower()}."
@@ -208,5 +273,16 @@ def _listing(kind: str, lister: Callable[[], list[RemoteJob]]) -> Listing:
 
 
 def list_remote_jobs(client: ClarifaiClient, app: resources_pb2.UserAppIDSet) -> list[Listing]:
-    """Every kind's newest jobs in `app`, read at once; a kind that fails says why in its Listing."""
-    return concurrently(*(partial(_listing, kind, partial(lister, client, app)) for kind, lister in KINDS))
+    """Every kind's newest jobs in `app`, read at once; a kind that fails says why in its Listing.
+
+    The datasets are listed beside the other kinds; their versions then, all at once, from this thread
+    (from a thread of the pool they would be read one after another)."""
+    *listings, datasets = concurrently(
+        *(partial(_listing, kind, partial(lister, client, app)) for kind, lister in KINDS),
+        partial(_recent_datasets, client, app),
+    )
+    if isinstance(datasets, ClarifaiError):
+        listings.append(Listing(VERSIONS_KIND, [], _problem(VERSIONS_KIND, datasets)))
+    else:
+        listings.append(_listing(VERSIONS_KIND, partial(_dataset_versions, client, app, datasets)))
+    return listings

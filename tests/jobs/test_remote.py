@@ -1,5 +1,6 @@
-"""The API's own jobs on the jobs page: bulk operations and inputs-add jobs of one app, read from the API,
-polled while one runs; a kind the API cannot list is said in its place and the rest still shows."""
+"""The API's own jobs on the jobs page: bulk operations, inputs-add jobs, dataset versions and exports of one
+app, read from the API, polled while one runs; a kind the API cannot list is said in its place and the rest
+still shows."""
 
 import json
 import re
@@ -14,9 +15,11 @@ from google.protobuf import struct_pb2
 
 from console.clarifai import ClarifaiClient
 from console.connections.models import Connection
+from console.jobs import remote as remote_jobs
 from console.jobs.models import Job
 from console.jobs.services import start_job
-from console.localapi import tasks
+from console.localapi import dataset_tasks, tasks
+from console.localapi.models import DatasetVersion
 from tests.jobs.conftest import concepts_of, ids
 from tests.markup import find
 from tests.servers import QuietHandler, serving
@@ -163,4 +166,85 @@ def test_a_failing_list_says_why_in_its_place(console: Client, remote: Callable[
         connection = remote(url)
         page = console.get(reverse("jobs:remote", args=[connection.pk])).content.decode()
     find(r"Could not list the inputs-add jobs: [^<]*500", page)
+    assert 'data-remote-job="op-1"' in page
+
+
+def _dataset_with_version(api: ClarifaiClient, app_id: str, dataset_id: str, input_ids: list[str]) -> None:
+    app = resources_pb2.UserAppIDSet(user_id="demo", app_id=app_id)
+    api.call(
+        "PostDatasets",
+        service_pb2.PostDatasetsRequest(user_app_id=app, datasets=[resources_pb2.Dataset(id=dataset_id)]),
+    )
+    if input_ids:
+        api.call(
+            "PostDatasetInputs",
+            service_pb2.PostDatasetInputsRequest(
+                user_app_id=app,
+                dataset_id=dataset_id,
+                dataset_inputs=[resources_pb2.DatasetInput(input=resources_pb2.Input(id=i)) for i in input_ids],
+            ),
+        )
+    api.call(
+        "PostDatasetVersions",
+        service_pb2.PostDatasetVersionsRequest(
+            user_app_id=app,
+            dataset_id=dataset_id,
+            dataset_versions=[resources_pb2.DatasetVersion(id=f"{dataset_id}-v1")],
+        ),
+    )
+
+
+def test_dataset_versions_and_exports_show_beside_the_other_kinds_and_link_to_their_dataset(
+    console: Client, local: Connection, api: ClarifaiClient, notes: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = reverse("jobs:remote", args=[local.pk]) + f"?app={notes}"
+    with monkeypatch.context() as waiting:
+        waiting.setattr(tasks, "enqueue", lambda *args: None)  # no worker builds it yet
+        _dataset_with_version(api, notes, "train", ids(3))
+    partial = console.get(url, headers=HX).content.decode()
+    row = find(r'<tr data-remote-job="train-v1">.*?</tr>', partial, flags=re.S).group(0)
+    assert "Version of dataset train" in row and 'data-state="queued"' in row
+    assert f'href="/c/{local.pk}/apps/{notes}/datasets/train/versions/"' in row
+    assert 'hx-trigger="every 3s"' in partial, "a version being built keeps the list polling"
+
+    dataset_tasks.build_dataset_version(DatasetVersion.objects.get(version_id="train-v1").pk)
+    api.call(
+        "PutDatasetVersionExports",
+        service_pb2.PutDatasetVersionExportsRequest(
+            user_app_id=resources_pb2.UserAppIDSet(user_id="demo", app_id=notes),
+            dataset_id="train",
+            dataset_version_id="train-v1",
+            exports=[
+                resources_pb2.DatasetVersionExport(format=resources_pb2.DatasetVersionExportFormat.CLARIFAI_DATA_JSON)
+            ],
+        ),
+    )
+    page = console.get(url).content.decode()
+    row = find(r'<tr data-remote-job="train-v1">.*?</tr>', page, flags=re.S).group(0)
+    assert 'data-state="done"' in row and "3 inputs" in row and "done" not in row.replace('"done"', "")
+    export = find(r'<tr data-remote-job="train-v1/json">.*?</tr>', page, flags=re.S).group(0)
+    assert "Export of version train-v1 of dataset train (Clarifai JSON)" in export and 'data-state="done"' in export
+    assert "hx-trigger" not in page
+
+
+def test_only_the_most_recently_changed_datasets_are_read(
+    console: Client, local: Connection, api: ClarifaiClient, notes: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(remote_jobs, "DATASETS_LISTED", 2)
+    for name in ("first", "second", "third"):
+        _dataset_with_version(api, notes, name, ids(2))
+    page = console.get(reverse("jobs:remote", args=[local.pk]) + f"?app={notes}").content.decode()
+    assert 'data-remote-job="third-v1"' in page and 'data-remote-job="second-v1"' in page
+    assert 'data-remote-job="first-v1"' not in page
+    newest = find(r'<tr data-remote-job="third-v1">.*?</tr>', page, flags=re.S).group(0)
+    assert 'data-state="done"' in newest
+
+
+def test_datasets_the_api_cannot_list_are_said_in_their_place(
+    console: Client, remote: Callable[..., Connection]
+) -> None:
+    with serving(_PartialApi) as url:
+        connection = remote(url)
+        page = console.get(reverse("jobs:remote", args=[connection.pk])).content.decode()
+    find(r"Could not list the dataset versions and exports: [^<]*500", page)
     assert 'data-remote-job="op-1"' in page
