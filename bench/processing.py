@@ -184,7 +184,7 @@ def benchmark(target: Target) -> str:
                     f"{PICTURES / plain:.1f}",
                 ]
             )
-            checks += [
+            checks += [  # the target is for 2 processes; 1 is shown for the rate alone
                 [
                     f"{name} / plain loop",
                     f"{plain / seconds:.2f}x",
@@ -192,6 +192,7 @@ def benchmark(target: Target) -> str:
                     "pass" if plain / seconds >= 0.7 else "MISS",
                 ]
                 for name, seconds in timed
+                if processes == 2
             ]
     finally:
         demo.delete_app(app)
