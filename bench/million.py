@@ -125,14 +125,14 @@ def benchmark(target: Target) -> str:
         ratio = measured[large][name][0] / measured[small][name][0]
         row += [f"{ratio:.2f}x", f"≤ {limit}x", "pass" if ratio <= limit else "MISS"]
         rows.append(row)
-    hosted_small = measured[small]["thumbnail first fetch (local API hosted route)"][0]
     checks = [
         [
-            f"thumbnail first fetch from the local API, {small:,} inputs, p50",
-            f"{hosted_small:.1f} ms",
+            f"{name}, {small:,} inputs, p50",
+            f"{measured[small][name][0]:.1f} ms",
             "≤ 2 ms",
-            "pass" if hosted_small <= 2 else "MISS",
+            "pass" if measured[small][name][0] <= 2 else "MISS",
         ]
+        for name in ("thumbnail first fetch (console media view)", "thumbnail first fetch (local API hosted route)")
     ]
     note = (
         f"{database.vendor}; apps of {', '.join(f'{s:,}' for s in sizes)} inputs, each with its own picture; "
