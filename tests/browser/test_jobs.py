@@ -24,7 +24,7 @@ def test_a_job_started_on_the_jobs_page_runs_to_its_end(site: Site, open_tab: Ca
     page = tab.page
     sign_in(tab, site)
     page.get_by_role("link", name="Jobs", exact=True).click()
-    expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+    expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
     ids = list(Input.objects.filter(app__app_id=site.app_id).order_by("id").values_list("input_id", flat=True)[:5])
     page.get_by_label("App id").fill(site.app_id)
     page.get_by_label("Input ids").fill("\n".join(ids))
