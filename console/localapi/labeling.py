@@ -58,6 +58,7 @@ REVIEW_CONSENSUS = 3
 
 BATCH = 10  # inputs a labeler is given at a time
 REVIEW_BATCH = 50  # assignments a reviewer is shown at a time
+CONSENSUS = "consensus"  # reviewed_by of what the labelers decided by agreeing
 
 SUBMITTED_ASSIGNMENT = {
     REVIEW_NONE: status.TASK_ASSIGNMENT_SUCCESS,
@@ -308,28 +309,38 @@ def decide_by_consensus(task: Task, item: Input) -> None:
         )
     )
     groups: dict[frozenset[str], list[Annotation]] = defaultdict(list)
+    decided = Annotation.objects.filter(
+        task=task, input=item, status_code=status.ANNOTATION_SUCCESS, reviewed_by=CONSENSUS
+    ).first()
     for answer in answers:
         groups[answer_key(answer.data)].append(answer)
-    best = max(groups.values(), key=len, default=[])
+    if decided is not None:  # a late answer to an input already agreed on: it agrees, or it is denied
+        best = groups.get(answer_key(decided.data), [])
+        agreeing = Annotation.objects.filter(
+            task=task, input=item, status_code=status.ANNOTATION_SUCCESS, reviewed_by=CONSENSUS
+        ).count()
+    else:
+        best = max(groups.values(), key=len, default=[])
+        agreeing = 0
     assignments = TaskAssignment.objects.filter(task=task, input=item)
-    if best and len(best) >= task.approval_threshold:
+    if decided is not None or (best and len(best) >= task.approval_threshold):
         agreed = {a.user_id for a in best}
-        details = f"{len(best)} labelers agreed (the task needs {task.approval_threshold})."
+        details = f"{len(best) + agreeing} labelers agreed (the task needs {task.approval_threshold})."
         for answer in answers:
             won = answer.user_id in agreed
             answer.status_code = status.ANNOTATION_SUCCESS if won else status.ANNOTATION_REVIEW_DENIED
             answer.status_details = details if won else f"{details} This answer differs from theirs."
-            answer.reviewed_by = "consensus"
+            answer.reviewed_by = CONSENSUS
             answer.save(update_fields=["status_code", "status_details", "reviewed_by", "modified_at"])
             if won:
                 apply_to_input(answer)
         assignments.filter(worker_id__in=agreed).update(
-            status_code=status.TASK_ASSIGNMENT_SUCCESS, reviewed_by="consensus", modified_at=timezone.now()
+            status_code=status.TASK_ASSIGNMENT_SUCCESS, reviewed_by=CONSENSUS, modified_at=timezone.now()
         )
         assignments.filter(status_code=status.TASK_ASSIGNMENT_AWAITING_CONSENSUS_REVIEW).update(
             status_code=status.TASK_ASSIGNMENT_REJECTED,
             status_details="The other labelers agreed on a different answer.",
-            reviewed_by="consensus",
+            reviewed_by=CONSENSUS,
             modified_at=timezone.now(),
         )
         return
