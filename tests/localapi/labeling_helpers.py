@@ -121,7 +121,7 @@ def decide(caller: Caller, task_id: str, action: str, *assignments: tuple[str, s
     request = s.PutTaskAssignmentsRequest(
         user_app_id=ids(), task_id=task_id, action=s.PutTaskAssignmentsRequestAction.Value(action)
     )
-    config = {
+    config: Any = {
         "REVIEW_APPROVE": request.review_approve_config,
         "REVIEW_REJECT": request.review_reject_config,
         "REVIEW_REQUEST_CHANGES": request.review_request_changes_config,
