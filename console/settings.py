@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "console.concepts",
     "console.localapi",
     "console.jobs",
+    "console.labeling",
     "axes",
 ]
 
