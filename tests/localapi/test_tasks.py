@@ -253,3 +253,35 @@ def test_manual_review_sends_back_rejects_and_approves(team: Team, app: App) -> 
     assert metrics.work.inputs_count_estimated == 3
     assert metrics.review.inputs_count_estimated == 3
     assert list(metrics.review.inputs_count_estimated_per_reviewer) == [3]
+
+
+def test_a_bounding_box_task_over_all_inputs_keeps_the_boxes(team: Team, app: App) -> None:
+    boxes = task("boxes", ["bob"])
+    boxes.type = r.Task.BOUNDING_BOX_DETECTION
+    boxes.input_source.CopyFrom(r.TaskInputSource(type=r.TaskInputSource.ALL_INPUTS))
+    made = ok(post_task(team.owner, boxes)).tasks[0]
+    assert made.type == r.Task.BOUNDING_BOX_DETECTION
+    assert made.input_source.type == r.TaskInputSource.ALL_INPUTS
+    assert made.metrics.input_source.inputs_count_estimated == 12
+
+    first = next_inputs(team.bob, "boxes")[0]
+    region = r.Region(
+        region_info=r.RegionInfo(bounding_box=r.BoundingBox(top_row=0.1, left_col=0.1, bottom_row=0.4, right_col=0.3)),
+        data=r.Data(concepts=[r.Concept(id="dog", value=1.0)]),
+    )
+    ok(
+        team.bob.call(
+            "PostAnnotations",
+            s.PostAnnotationsRequest(
+                user_app_id=ids(),
+                annotations=[r.Annotation(input_id=first, task_id="boxes", data=r.Data(regions=[region]))],
+            ),
+        )
+    )
+    ok(submit(team.bob, "boxes", first))
+
+    (shown,) = annotations(team.owner, task_id="boxes")
+    assert shown.status.code == codes.ANNOTATION_SUCCESS
+    assert shown.data.regions[0].region_info.bounding_box.bottom_row == pytest.approx(0.4)
+    assert shown.data.regions[0].data.concepts[0].name == "Dog"
+    assert input_concepts(team.owner, first) == {"dog": 1.0}
