@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -78,6 +78,7 @@ ASSIGNMENT_AS_ANNOTATION: dict[int, int] = {
     status.TASK_ASSIGNMENT_SUCCESS: status.ANNOTATION_SUCCESS,
     status.TASK_ASSIGNMENT_REJECTED: status.ANNOTATION_REVIEW_DENIED,
 }
+ANNOTATION_AS_ASSIGNMENT = {annotation: assignment for assignment, annotation in ASSIGNMENT_AS_ANNOTATION.items()}
 AWAITING = (status.TASK_ASSIGNMENT_AWAITING_REVIEW, status.TASK_ASSIGNMENT_AWAITING_CONSENSUS_REVIEW)
 ANNOTATION_AWAITING = (status.ANNOTATION_AWAITING_REVIEW, status.ANNOTATION_AWAITING_CONSENSUS_REVIEW)
 
@@ -404,6 +405,19 @@ def awaiting_review(task: Task, reviewer: User, worker_ids: list[str], input_id:
     if input_id:
         rows = rows.filter(input__input_id=input_id)
     return list(rows[:REVIEW_BATCH])
+
+
+def sync_assignments(task: Task, annotations: list[Annotation], code: int, reviewer_id: str) -> None:
+    """Annotations of the task got status `code` directly (PatchAnnotations, PatchAnnotationsStatus): their
+    assignments follow, so the queues and counts agree with them."""
+    if not annotations:
+        return
+    which = Q()
+    for annotation in annotations:
+        which |= Q(input_id=annotation.input_id, worker_id=annotation.user_id)
+    TaskAssignment.objects.filter(which, task=task).update(
+        status_code=ANNOTATION_AS_ASSIGNMENT[code], reviewed_by=reviewer_id, modified_at=timezone.now()
+    )
 
 
 # Annotations and the input's own labels

@@ -159,6 +159,10 @@ def test_annotations_list_by_task_user_and_status_and_list_their_workers(team: T
     ).annotations[0]
     assert corrected.status.code == codes.ANNOTATION_SUCCESS
     assert input_concepts(team.owner, "in-001") == {"dog": 1.0, "bird": 1.0}
+    assert review_start(team.rita, "t") == []  # the assignment follows its annotation out of the queue
+    assert Task.objects.get(task_id="t").assignments.get(worker_id="bob", input__input_id="in-001").status_code == (
+        codes.TASK_ASSIGNMENT_SUCCESS
+    )
 
 
 # Bad input

@@ -14,7 +14,7 @@ from typing import Any
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_pb2
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from google.protobuf import json_format
 
@@ -330,6 +330,8 @@ def patch_annotations(
                 annotation.status_code = given.status.code
                 annotation.status_details = given.status.details
                 annotation.reviewed_by = ctx.user.id
+                if annotation.task is not None:
+                    labeling.sync_assignments(annotation.task, [annotation], given.status.code, ctx.user.id)
             annotation.save()
             if annotation.status_code == status.ANNOTATION_SUCCESS:
                 labeling.apply_to_input(annotation)
@@ -362,20 +364,7 @@ def patch_annotations_status(
         Annotation.objects.filter(pk__in=[a.pk for a in changed]).update(
             status_code=request.status_code, reviewed_by=ctx.user.id, modified_at=timezone.now()
         )
-        assignment_status = {
-            status.ANNOTATION_SUCCESS: status.TASK_ASSIGNMENT_SUCCESS,
-            status.ANNOTATION_REVIEW_DENIED: status.TASK_ASSIGNMENT_REJECTED,
-            status.ANNOTATION_AWAITING_REVIEW: status.TASK_ASSIGNMENT_AWAITING_REVIEW,
-            status.ANNOTATION_PENDING: status.TASK_ASSIGNMENT_PENDING,
-            status.ANNOTATION_AWAITING_CONSENSUS_REVIEW: status.TASK_ASSIGNMENT_AWAITING_CONSENSUS_REVIEW,
-        }[request.status_code]
-        touched = Q()
-        for annotation in changed:
-            touched |= Q(input_id=annotation.input_id, worker_id=annotation.user_id)
-        if changed:
-            TaskAssignment.objects.filter(touched, task=task).update(
-                status_code=assignment_status, reviewed_by=ctx.user.id, modified_at=timezone.now()
-            )
+        labeling.sync_assignments(task, changed, request.status_code, ctx.user.id)
         if request.status_code == status.ANNOTATION_SUCCESS:
             for annotation in Annotation.objects.filter(pk__in=[a.pk for a in changed]):
                 labeling.apply_to_input(annotation)
