@@ -285,3 +285,57 @@ def test_a_bounding_box_task_over_all_inputs_keeps_the_boxes(team: Team, app: Ap
     assert shown.data.regions[0].region_info.bounding_box.bottom_row == pytest.approx(0.4)
     assert shown.data.regions[0].data.concepts[0].name == "Dog"
     assert input_concepts(team.owner, first) == {"dog": 1.0}
+
+
+def test_a_labeler_sees_why_work_came_back_and_a_reviewer_approves_all_of_a_labeler_at_once(
+    team: Team, app: App
+) -> None:
+    ok(post_task(team.owner, task("t", ["bob", "carol"], review="MANUAL", reviewers=("rita",))))
+    next_inputs(team.bob, "t")
+    next_inputs(team.carol, "t")
+    for input_id in ("in-001", "in-002", "in-003"):
+        label(team.carol, "t", input_id, "cat")
+    label(team.bob, "t", "in-001", "dog")
+    (bobs,) = review_start(team.rita, "t", "bob")
+    ok(decide(team.rita, "t", "REVIEW_REQUEST_CHANGES", (bobs.id, "Look at the whiskers.")))
+
+    started = ok(
+        team.bob.call(
+            "PutTaskAssignments", s.PutTaskAssignmentsRequest(user_app_id=ids(), task_id="t", action=s.LABEL_START)
+        )
+    ).task_assignments
+    assert started[0].input.id == "in-001"
+    assert started[0].status.code == codes.TASK_ASSIGNMENT_PENDING
+    assert started[0].status.details == "Look at the whiskers."
+
+    request = s.PutTaskAssignmentsRequest(user_app_id=ids(), task_id="t", action=s.REVIEW_APPROVE)
+    request.review_approve_config.workers.add().user.id = "carol"
+    approved = ok(team.rita.call("PutTaskAssignments", request)).task_assignments
+    assert sorted(a.input.id for a in approved) == ["in-001", "in-002", "in-003"]
+    assert {a.status.code for a in approved} == {codes.TASK_ASSIGNMENT_SUCCESS}
+    assert all(input_concepts(team.owner, i) == {"cat": 1.0} for i in ("in-001", "in-002", "in-003"))
+
+
+def test_a_labeler_taken_off_a_task_gives_back_what_they_had_not_submitted(team: Team, app: App) -> None:
+    ok(post_task(team.owner, task("t", ["bob", "carol"], partitioned=1)))
+    bobs = next_inputs(team.bob, "t")
+    assert len(bobs) == 6  # an even share of 12
+    label(team.bob, "t", bobs[0], "cat")
+
+    ok(
+        team.owner.call(
+            "PatchTasks",
+            s.PatchTasksRequest(
+                user_app_id=ids(),
+                tasks=[r.Task(id="t", worker=r.TaskWorker(workers=[r.Worker(user=r.User(id="carol"))]))],
+            ),
+        )
+    )
+
+    seen: list[str] = []
+    while batch := next_inputs(team.carol, "t"):
+        seen += batch
+        for input_id in batch:
+            ok(submit(team.carol, "t", input_id))
+    assert sorted(seen) == sorted(f"in-{n:03d}" for n in range(1, 13) if f"in-{n:03d}" != bobs[0])
+    assert team.bob.call("ListTasks", s.ListTasksRequest(user_app_id=ids())).status.code == codes.CONN_DOES_NOT_EXIST
