@@ -208,7 +208,12 @@ def _claim(task: Task, worker: User, wanted: int) -> None:
         )
     claimed = 0
     for item in candidates.order_by("id")[: wanted * 2]:
-        slot = getattr(item, "taken", None)
+        slot = None
+        if task.worker_strategy == PARTITIONED:  # the lowest free slot (one may have been given back)
+            used = set(TaskAssignment.objects.filter(task=task, input=item).values_list("slot", flat=True))
+            slot = min(set(range(task.workers_per_input)) - used, default=None)
+            if slot is None:
+                continue
         try:
             with transaction.atomic():  # a savepoint: a refused row leaves the rest of the claim alone
                 TaskAssignment.objects.create(

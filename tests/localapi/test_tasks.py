@@ -339,3 +339,16 @@ def test_a_labeler_taken_off_a_task_gives_back_what_they_had_not_submitted(team:
             ok(submit(team.carol, "t", input_id))
     assert sorted(seen) == sorted(f"in-{n:03d}" for n in range(1, 13) if f"in-{n:03d}" != bobs[0])
     assert team.bob.call("ListTasks", s.ListTasksRequest(user_app_id=ids())).status.code == codes.CONN_DOES_NOT_EXIST
+
+
+def test_a_slot_given_back_goes_to_another_labeler(team: Team, app: App) -> None:
+    ok(post_task(team.owner, task("t", ["bob", "carol", "dave"], partitioned=2)))
+    bobs = next_inputs(team.bob, "t")
+    assert set(next_inputs(team.carol, "t")) == set(bobs)  # the second slot of the same inputs
+
+    remaining = r.TaskWorker(workers=[r.Worker(user=r.User(id="carol")), r.Worker(user=r.User(id="dave"))])
+    ok(team.owner.call("PatchTasks", s.PatchTasksRequest(user_app_id=ids(), tasks=[r.Task(id="t", worker=remaining)])))
+
+    assert set(bobs) <= set(next_inputs(team.dave, "t"))
+    holders = TaskAssignment.objects.filter(task__task_id="t", input__input_id=bobs[0])
+    assert sorted(holders.values_list("worker_id", "slot")) == [("carol", 1), ("dave", 0)]
