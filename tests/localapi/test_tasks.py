@@ -9,6 +9,7 @@ from clarifai_grpc.grpc.api import resources_pb2 as r
 from clarifai_grpc.grpc.api import service_pb2 as s
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from clarifai_grpc.grpc.api.status.status_pb2 import Status
+from django.db import IntegrityError, transaction
 
 from console.localapi.models import App, TaskAssignment
 from tests.localapi.conftest import MakeCaller
@@ -352,3 +353,13 @@ def test_a_slot_given_back_goes_to_another_labeler(team: Team, app: App) -> None
     assert set(bobs) <= set(next_inputs(team.dave, "t"))
     holders = TaskAssignment.objects.filter(task__task_id="t", input__input_id=bobs[0])
     assert sorted(holders.values_list("worker_id", "slot")) == [("carol", 1), ("dave", 0)]
+
+
+def test_the_database_refuses_a_second_holder_of_a_slot_whatever_the_code_does(team: Team, app: App) -> None:
+    ok(post_task(team.owner, task("t", ["bob", "carol"], partitioned=1)))
+    held = TaskAssignment.objects.get(task__task_id="t", input__input_id=next_inputs(team.bob, "t")[0])
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TaskAssignment.objects.create(
+            task=held.task, input=held.input, worker=team.carol.user, slot=held.slot, assignment_id="racer"
+        )
