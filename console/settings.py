@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "console.jobs",
     "console.uploads",
     "console.datasets",
+    "console.labeling",
     "axes",
 ]
 

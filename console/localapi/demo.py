@@ -30,7 +30,7 @@ from django.db import transaction
 from PIL import Image, ImageDraw
 
 from console.localapi import media, status
-from console.localapi.models import App, Concept, Dataset, DatasetInput, Input, InputConcept, User
+from console.localapi.models import Annotation, App, Concept, Dataset, DatasetInput, Input, InputConcept, User
 
 DEMO_USER = "demo"
 SEED = 20240601
@@ -165,6 +165,8 @@ class Seeded:
     already: bool = False
     seconds: float = 0.0
     details: dict[str, int] = field(default_factory=dict)
+    # The labeling demo's users and a new token of each (the console keeps them; they are shown nowhere).
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 class DemoError(Exception):
@@ -506,6 +508,7 @@ def seed_demo(reset: bool = False, shapes: int = SHAPE_INPUTS, notes: int = NOTE
                 store_picture(shapes_app, decoded, key)
             _make_notes(user, rng, notes)
             _make_sandbox(user)
+            tokens = _make_labeling(shapes_app)
     except BaseException:
         for app_pk in written:  # the rows are gone with the transaction; their files go too
             media.delete_tree(media.app_folder(app_pk))
@@ -515,7 +518,84 @@ def seed_demo(reset: bool = False, shapes: int = SHAPE_INPUTS, notes: int = NOTE
         inputs=shapes + notes,
         seconds=time.monotonic() - started,
         details={"pictures": len(pictures), "apps": len(DEMO_APPS)},
+        tokens=tokens,
     )
+
+
+# The labeling demo: a task over the shapes app's test dataset, some of it done
+
+
+LABELERS = {"maya": ("Maya", "Labeler"), "noah": ("Noah", "Labeler")}
+REVIEWERS = {"rita": ("Rita", "Reviewer")}
+DEMO_TASK = "shape-check"
+DEMO_LABELING = "demo labeling"  # the description of the labeling demo's tokens
+# What each labeler has done: (inputs approved, rejected, awaiting review); their next inputs are pending.
+_DONE = {"maya": (3, 1, 2), "noah": (2, 0, 3)}
+
+
+def _make_labeling(app: App) -> dict[str, str]:
+    """Users for two labelers and a reviewer, each with a new token, and a task on the shapes: PARTITIONED
+    evenly between the labelers, reviewed by hand. Each labeler has had some work approved, one answer
+    rejected (maya's: the wrong shape), and some waiting for the reviewer."""
+    from console.localapi import labeling
+    from console.localapi.models import Task, TaskMember, Token
+
+    tokens = {}
+    for user_id, (first, last) in (LABELERS | REVIEWERS).items():
+        user, _ = User.objects.update_or_create(
+            id=user_id, defaults={"first_name": first, "last_name": last, "email": f"{user_id}@example.com"}
+        )
+        Token.objects.filter(user=user, description=DEMO_LABELING).delete()
+        tokens[user_id] = Token.issue(user, description=DEMO_LABELING)[1]
+    task = Task.objects.create(
+        app=app,
+        task_id=DEMO_TASK,
+        name="Check the shapes",
+        description="Mark the shape in each picture: circle, square, triangle or star.",
+        task_type=labeling.CONCEPTS_CLASSIFICATION,
+        input_source_type=labeling.DATASET,
+        dataset=app.datasets.get(dataset_id="test"),
+        input_source_id="test",
+        concept_ids=list(SHAPES),
+        worker_strategy=labeling.PARTITIONED,
+        workers_per_input=1,
+        review_strategy=labeling.REVIEW_MANUAL,
+        created_by=app.user_id,
+    )
+    task.app = app
+    TaskMember.objects.bulk_create(
+        [TaskMember(task=task, user_id=u, role=TaskMember.WORKER, position=n) for n, u in enumerate(LABELERS)]
+        + [TaskMember(task=task, user_id=u, role=TaskMember.REVIEWER, position=n) for n, u in enumerate(REVIEWERS)]
+    )
+    reviewer = User.objects.get(id=next(iter(REVIEWERS)))
+    shapes = {
+        link.input_id: link.concept.concept_id
+        for link in InputConcept.objects.filter(
+            input__app=app, value=1, concept__concept_id__in=list(SHAPES)
+        ).select_related("concept")
+    }
+    for user_id, (approved, rejected, waiting) in _DONE.items():
+        worker = User.objects.get(id=user_id)
+        given = labeling.next_assignments(task, worker)
+        done = given[: approved + rejected + waiting]
+        for n, assignment in enumerate(done):
+            truth = shapes.get(assignment.input_id, "circle")
+            wrong = approved <= n < approved + rejected
+            answer = next(s for s in SHAPES if s != truth) if wrong else truth
+            Annotation.objects.create(
+                app=app,
+                input_id=assignment.input_id,
+                annotation_id=f"demo-{user_id}-{n + 1}",
+                task=task,
+                user=worker,
+                data={"concepts": [{"id": answer, "value": 1.0}]},
+                status_code=status.ANNOTATION_PENDING,
+            )
+        labeling.submit(task, done)
+        labeling.review(task, reviewer, done[:approved], "approve", {})
+        reasons = {a.assignment_id: "Look again: the outline has a different number of corners." for a in done}
+        labeling.review(task, reviewer, done[approved : approved + rejected], "reject", reasons)
+    return tokens
 
 
 # Large apps for benchmarks

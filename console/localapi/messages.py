@@ -1,16 +1,28 @@
 """Stored rows as clarifai-grpc messages: what the handlers put into responses."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2
-from google.protobuf import timestamp_pb2
+from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.wrappers_pb2 import UInt64Value
 
 from console.localapi import media, status
 from console.localapi.handlers.common import dict_to_struct
-from console.localapi.models import App, Concept, Dataset, DatasetVersion, DatasetVersionExport, Input, User
+from console.localapi.models import (
+    Annotation,
+    App,
+    Concept,
+    Dataset,
+    DatasetVersion,
+    DatasetVersionExport,
+    Input,
+    Task,
+    TaskAssignment,
+    User,
+)
 
 # What input_message() reads besides the input row; prefetch these when listing.
 INPUT_RELATIONS = ("input_concepts__concept", "datasets")
@@ -177,4 +189,114 @@ def input_message(item: Input, origin: str) -> resources_pb2.Input:
             resources_pb2.Concept(id=link.concept.concept_id, name=link.concept.name, value=link.value)
         )
     dict_to_struct(item.metadata, data.metadata, f"input {item.pk}")
+    return message
+
+
+# Labeling tasks, assignments and annotations (console.localapi.labeling)
+
+
+def task_message(
+    task: Task, workers: list[str], reviewers: list[str], concepts: dict[str, str], metrics: "TaskCounts | None"
+) -> resources_pb2.Task:
+    """A task as the API returns it; `concepts` maps the task's concept ids to their names."""
+    message = resources_pb2.Task(
+        id=task.task_id,
+        name=task.name,
+        description=task.description,
+        type=resources_pb2.Task.TaskType.ValueType(task.task_type),
+        app_id=task.app.app_id,
+        user_id=task.app.user_id,
+        status=status.make(status.as_code(task.status_code), task.status_details),
+        priority=resources_pb2.Task.TaskPriority.ValueType(task.priority),
+        created_at=timestamp(task.created_at),
+        modified_at=timestamp(task.modified_at),
+        concept_ids=task.concept_ids,
+    )
+    message.input_source.type = resources_pb2.TaskInputSource.TaskInputSourceType.ValueType(task.input_source_type)
+    message.input_source.id = task.input_source_id
+    for concept_id in task.concept_ids:
+        message.concepts.add().concept.CopyFrom(
+            resources_pb2.Concept(id=concept_id, name=concepts.get(concept_id, concept_id), value=1.0)
+        )
+    worker = message.worker
+    worker.strategy = resources_pb2.TaskWorker.TaskWorkerStrategy.ValueType(task.worker_strategy)
+    worker.type = resources_pb2.TaskWorker.WorkerType.WORKER_HUMAN
+    worker.user_ids.extend(workers)
+    for user_id in workers:
+        worker.workers.add().user.id = user_id
+    if task.worker_strategy == resources_pb2.TaskWorker.PARTITIONED:
+        worker.partitioned_strategy_info.type = resources_pb2.TaskWorkerPartitionedStrategyInfo.EVENLY
+        worker.partitioned_strategy_info.workers_per_input = task.workers_per_input
+    review = message.review
+    review.strategy = resources_pb2.TaskReview.TaskReviewStrategy.ValueType(task.review_strategy)
+    review.user_ids.extend(reviewers)
+    for user_id in reviewers:
+        review.users.add().id = user_id
+    if task.review_strategy == resources_pb2.TaskReview.CONSENSUS:
+        review.consensus_strategy_info.approval_threshold_labelers = task.approval_threshold
+        review.consensus_strategy_info.approval_threshold = task.approval_threshold
+    elif task.review_strategy == resources_pb2.TaskReview.MANUAL:
+        review.manual_strategy_info.sample_percentage = 1.0
+    if metrics is not None:
+        m = message.metrics
+        m.input_source.inputs_count_estimated = metrics.inputs
+        m.work.inputs_count_estimated = metrics.labeled
+        m.work.inputs_percent_estimated = metrics.percent(metrics.labeled)
+        m.review.inputs_count_estimated = metrics.reviewed
+        m.review.inputs_percent_estimated = metrics.percent(metrics.reviewed)
+        for user_id in reviewers:
+            m.review.inputs_count_estimated_per_reviewer.append(metrics.per_reviewer.get(user_id, 0))
+            m.review.inputs_percent_estimated_per_reviewer.append(metrics.percent(metrics.per_reviewer.get(user_id, 0)))
+    dict_to_struct(task.metadata, message.metadata, f"task {task.pk}")
+    return message
+
+
+@dataclass
+class TaskCounts:
+    """What a task's metrics say: inputs in its source, inputs fully labeled, inputs reviewed (approved or
+    rejected), and inputs reviewed by each reviewer."""
+
+    inputs: int
+    labeled: int
+    reviewed: int
+    per_reviewer: dict[str, int]
+
+    def percent(self, part: int) -> int:
+        return round(100 * part / self.inputs) if self.inputs else 0
+
+
+def annotation_message(annotation: Annotation, concept_names: dict[str, str]) -> resources_pb2.Annotation:
+    """An annotation; prefetch `input` and `task` (their ids are printed)."""
+    message = resources_pb2.Annotation(
+        id=annotation.annotation_id,
+        input_id=annotation.input.input_id,
+        user_id=annotation.user_id,
+        task_id=annotation.task.task_id if annotation.task else "",
+        status=status.make(status.as_code(annotation.status_code), annotation.status_details),
+        created_at=timestamp(annotation.created_at),
+        modified_at=timestamp(annotation.modified_at),
+    )
+    message.worker.user.id = annotation.user_id
+    json_format.ParseDict(annotation.data, message.data, ignore_unknown_fields=True)
+    for concept in message.data.concepts:
+        concept.name = concept_names.get(concept.id, concept.id)
+    for region in message.data.regions:
+        for concept in region.data.concepts:
+            concept.name = concept_names.get(concept.id, concept.id)
+    dict_to_struct(annotation.annotation_info, message.annotation_info, f"annotation {annotation.pk}")
+    if annotation.reviewed_by:
+        message.consensus_info.update({"reviewed_by": annotation.reviewed_by})
+    return message
+
+
+def assignment_message(assignment: TaskAssignment, origin: str) -> resources_pb2.TaskAssignment:
+    """An assignment with its input; prefetch `input` with INPUT_RELATIONS."""
+    message = resources_pb2.TaskAssignment(
+        id=assignment.assignment_id,
+        created_at=timestamp(assignment.created_at),
+        modified_at=timestamp(assignment.modified_at),
+        status=status.make(status.as_code(assignment.status_code), assignment.status_details),
+        input=input_message(assignment.input, origin),
+    )
+    message.worker.user.id = assignment.worker_id
     return message

@@ -455,3 +455,133 @@ class ConceptRelation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_id} {self.predicate} {self.object_id}"
+
+
+class Task(models.Model):
+    """A labeling task (PostTasks): which inputs (a dataset's or the whole app's), which concepts, who labels
+    them and how they are split, and how the work is reviewed.
+
+    `task_type`, `worker_strategy` and `review_strategy` are clarifai-grpc's enum numbers (Task.TaskType,
+    TaskWorker.TaskWorkerStrategy, TaskReview.TaskReviewStrategy). Who works on it is in TaskMember rows,
+    so "the tasks I label" is an indexed lookup on every database. Its progress is counted from the
+    assignments and annotations, never kept in counters here.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="tasks")
+    task_id = models.CharField(max_length=ID_MAX)
+    name = models.CharField(max_length=ID_MAX, blank=True)
+    description = models.TextField(blank=True)
+    task_type = models.PositiveIntegerField(default=1)  # CONCEPTS_CLASSIFICATION
+    input_source_type = models.PositiveIntegerField(default=3)  # DATASET
+    # The dataset it labels; the id stays when the dataset is deleted, so the task can say what it lost.
+    dataset = models.ForeignKey(Dataset, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    input_source_id = models.CharField(max_length=ID_MAX, blank=True)
+    concept_ids = models.JSONField(default=list)
+    worker_strategy = models.PositiveIntegerField(default=3)  # FULL
+    workers_per_input = models.PositiveIntegerField(default=1)
+    review_strategy = models.PositiveIntegerField(default=1)  # NONE
+    approval_threshold = models.PositiveIntegerField(default=0)  # labelers who must agree (CONSENSUS)
+    status_code = models.PositiveIntegerField(default=status.TASK_IN_PROGRESS)
+    status_details = models.TextField(blank=True)
+    priority = models.PositiveIntegerField(default=0)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.CharField(max_length=ID_MAX)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "task_id"], name="task_id_unique_per_app")]
+        indexes = [models.Index(fields=["app", "-id"], name="task_app_newest")]
+
+    def __str__(self) -> str:
+        return self.task_id
+
+
+class TaskMember(models.Model):
+    """A labeler (`worker`) or reviewer of a task, in the order the task lists them."""
+
+    WORKER = "worker"
+    REVIEWER = "reviewer"
+    ROLES = [(WORKER, WORKER), (REVIEWER, REVIEWER)]
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="task_memberships")
+    role = models.CharField(max_length=10, choices=ROLES)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "user", "role"], name="task_member_once_per_role")]
+        indexes = [models.Index(fields=["user", "role"], name="task_member_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} of {self.task_id}"
+
+
+class TaskAssignment(models.Model):
+    """One input given to one labeler of a task, with where its work stands (TASK_ASSIGNMENT_* codes).
+
+    Under PARTITIONED an input has `workers_per_input` numbered slots; the unique (task, input, slot)
+    constraint is what makes two labelers never hold the same slot, whatever the database and however
+    many requests race for it (the claim also locks the task row, so on PostgreSQL they rarely collide).
+    Under FULL `slot` is null (NULLs never collide), and (task, input, worker) keeps one per labeler.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    input = models.ForeignKey(Input, on_delete=models.CASCADE, related_name="task_assignments")
+    worker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="task_assignments")
+    assignment_id = models.CharField(max_length=ID_MAX, unique=True)
+    slot = models.PositiveIntegerField(null=True, blank=True)
+    status_code = models.PositiveIntegerField(default=status.TASK_ASSIGNMENT_PENDING)
+    status_details = models.TextField(blank=True)  # the reviewer's reason when sent back or rejected
+    reviewed_by = models.CharField(max_length=ID_MAX, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "input", "worker"], name="task_input_once_per_worker"),
+            models.UniqueConstraint(fields=["task", "input", "slot"], name="task_input_slot_once"),
+        ]
+        indexes = [
+            models.Index(fields=["task", "worker", "status_code"], name="task_assignment_worker"),
+            models.Index(fields=["task", "status_code", "id"], name="task_assignment_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.input_id} to {self.worker_id} in {self.task_id}"
+
+
+class Annotation(models.Model):
+    """Labels one user gave one input, in a task or not (PostAnnotations).
+
+    `data` is the annotation's Data as JSON in clarifai-grpc's field names, limited to `concepts`
+    ([{"id", "value"}]) and `regions` (bounding boxes with their concepts). The input's own labels stay
+    in InputConcept (the input-level annotation the real API keeps for each input); an annotation that
+    becomes ANNOTATION_SUCCESS is merged into them (console.localapi.handlers.annotations.apply_to_input).
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="annotations")
+    input = models.ForeignKey(Input, on_delete=models.CASCADE, related_name="annotations")
+    annotation_id = models.CharField(max_length=ID_MAX)
+    task = models.ForeignKey(Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="annotations")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="annotations")
+    data = models.JSONField(default=dict, blank=True)
+    annotation_info = models.JSONField(default=dict, blank=True)
+    status_code = models.PositiveIntegerField(default=status.ANNOTATION_SUCCESS)
+    status_details = models.TextField(blank=True)
+    reviewed_by = models.CharField(max_length=ID_MAX, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "annotation_id"], name="annotation_id_unique_per_app"),
+        ]
+        indexes = [
+            models.Index(fields=["app", "-id"], name="annotation_app_newest"),
+            models.Index(fields=["task", "user", "status_code"], name="annotation_task_user"),
+            models.Index(fields=["input", "task"], name="annotation_input_task"),
+        ]
+
+    def __str__(self) -> str:
+        return self.annotation_id

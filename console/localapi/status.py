@@ -165,3 +165,52 @@ def make(code: Code, details: str = "") -> status_pb2.Status:
 def all_codes() -> list[Code]:
     """Every status code number, once (some numbers have two names)."""
     return sorted(set(codes.StatusCode.values()))
+
+
+# Labeling tasks, their assignments and annotations.
+TASK_IN_PROGRESS = codes.TASK_IN_PROGRESS
+TASK_DONE = codes.TASK_DONE
+TASK_WONT_DO = codes.TASK_WONT_DO
+TASK_IDLE = codes.TASK_IDLE
+TASK_FAILED = codes.TASK_FAILED
+TASK_CONFLICT = codes.TASK_CONFLICT
+TASK_MISSING = codes.TASK_MISSING
+TASK_PERMISSION_DENIED = codes.TASK_PERMISSION_DENIED
+TASK_ASSIGNMENT_SUCCESS = codes.TASK_ASSIGNMENT_SUCCESS
+TASK_ASSIGNMENT_PENDING = codes.TASK_ASSIGNMENT_PENDING
+TASK_ASSIGNMENT_AWAITING_REVIEW = codes.TASK_ASSIGNMENT_AWAITING_REVIEW
+TASK_ASSIGNMENT_AWAITING_CONSENSUS_REVIEW = codes.TASK_ASSIGNMENT_AWAITING_CONSENSUS_REVIEW
+TASK_ASSIGNMENT_REJECTED = codes.TASK_ASSIGNMENT_REJECTED
+ANNOTATION_SUCCESS = codes.ANNOTATION_SUCCESS
+ANNOTATION_PENDING = codes.ANNOTATION_PENDING
+ANNOTATION_AWAITING_REVIEW = codes.ANNOTATION_AWAITING_REVIEW
+ANNOTATION_AWAITING_CONSENSUS_REVIEW = codes.ANNOTATION_AWAITING_CONSENSUS_REVIEW
+ANNOTATION_REVIEW_DENIED = codes.ANNOTATION_REVIEW_DENIED
+ANNOTATION_INVALID_ARGUMENT = codes.ANNOTATION_INVALID_ARGUMENT
+ANNOTATION_PERMISSION_DENIED = codes.ANNOTATION_PERMISSION_DENIED
+
+DESCRIPTIONS.update(
+    {
+        TASK_IN_PROGRESS: "Task in progress",
+        TASK_DONE: "Task done",
+        TASK_WONT_DO: "Task will not be done",
+        TASK_IDLE: "Task paused",
+        TASK_FAILED: "Task failed",
+        TASK_CONFLICT: "Task conflict",
+        TASK_MISSING: "Task not found",
+        TASK_PERMISSION_DENIED: "Task permission denied",
+        TASK_ASSIGNMENT_SUCCESS: "Assignment done",
+        TASK_ASSIGNMENT_PENDING: "Assignment pending",
+        TASK_ASSIGNMENT_AWAITING_REVIEW: "Assignment awaiting review",
+        TASK_ASSIGNMENT_AWAITING_CONSENSUS_REVIEW: "Assignment awaiting consensus review",
+        TASK_ASSIGNMENT_REJECTED: "Assignment rejected",
+        ANNOTATION_SUCCESS: "Annotation success",
+        ANNOTATION_PENDING: "Annotation pending",
+        ANNOTATION_AWAITING_REVIEW: "Annotation awaiting review",
+        ANNOTATION_AWAITING_CONSENSUS_REVIEW: "Annotation awaiting consensus review",
+        ANNOTATION_REVIEW_DENIED: "Annotation review denied",
+        ANNOTATION_INVALID_ARGUMENT: "Invalid annotation",
+        ANNOTATION_PERMISSION_DENIED: "Annotation permission denied",
+    }
+)
+_HTTP.update({TASK_MISSING: 404, TASK_PERMISSION_DENIED: 403, ANNOTATION_PERMISSION_DENIED: 403, TASK_CONFLICT: 409})

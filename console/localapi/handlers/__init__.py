@@ -40,6 +40,7 @@ def rpc[F: HandlerFunc](name: str, scope: str | None = None) -> Callable[[F], F]
 def load_all() -> None:
     """Import every handler module so that it registers itself."""
     from console.localapi.handlers import (  # noqa: F401
+        annotations,
         apps,
         bulk,
         concepts,
@@ -48,5 +49,6 @@ def load_all() -> None:
         inputs,
         inputs_uploads,
         searches,
+        tasks,
         users,
     )

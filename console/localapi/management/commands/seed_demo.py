@@ -5,12 +5,16 @@ The work is in console.localapi.demo; this command reads the options and reports
 
 import time
 from argparse import ArgumentParser
-from typing import Any
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from console.localapi import demo
 from console.localapi.handlers.common import ID_PATTERN
+
+if TYPE_CHECKING:
+    from console.labeling.demo import Passwords
 
 
 class Command(BaseCommand):
@@ -52,6 +56,10 @@ class Command(BaseCommand):
             self._large(options)
 
     def _standard(self, reset: bool) -> None:
+        from console.labeling.demo import start_passwords
+
+        people = [*demo.LABELERS, *demo.REVIEWERS]
+        passwords = start_passwords(people) if reset or demo.demo_present() is None else None
         seeded = demo.seed_demo(reset=reset)
         if seeded.already:
             self.stdout.write(f"Demo data already present (user {demo.DEMO_USER}, {seeded.details['apps']} apps).")
@@ -60,6 +68,19 @@ class Command(BaseCommand):
             f"Demo data created for user {demo.DEMO_USER}: apps {', '.join(seeded.apps)}, "
             f"{seeded.inputs} inputs, {seeded.details['pictures']} pictures, in {seeded.seconds:.1f} s."
         )
+        self._labeling_accounts(seeded.tokens, passwords)
+
+    def _labeling_accounts(self, tokens: dict[str, str], passwords: "Future[Passwords] | None") -> None:
+        """Console accounts for the labeling demo's people, signed in to the built-in connection as themselves.
+        The console owns these accounts; this command is only where the demo is made (console.labeling.demo)."""
+        if not tokens:
+            return
+        from console.labeling.demo import seed_accounts
+
+        roles = {**dict.fromkeys(demo.LABELERS, "labeler"), **dict.fromkeys(demo.REVIEWERS, "reviewer")}
+        self.stdout.write(f"Labeling task {demo.DEMO_TASK!r} in app {demo.SHAPES_APP}; console accounts (shown once):")
+        for username, password in seed_accounts(tokens, passwords):
+            self.stdout.write(f"  {username} ({roles.get(username, 'member')}): password {password}")
 
     def _large(self, options: dict[str, Any]) -> None:
         count, app_id = options["inputs"], options["app"]
