@@ -74,9 +74,8 @@ def _check_structs(message: Message, path: str) -> None:
 
 
 def unary(rpc: str, origin: str) -> Callable[[bytes, grpc.ServicerContext], Message]:
-    limit: int = settings.LOCALAPI_MAX_REQUEST_BYTES
-
     def serve(raw: bytes, context: grpc.ServicerContext) -> Message:
+        limit: int = settings.LOCALAPI_MAX_REQUEST_BYTES
         req_id = dispatch.new_req_id((metadata_value(context, "x-clarifai-request-id-prefix") or "")[:64])
         close_old_connections()
         try:

@@ -137,7 +137,8 @@ class Input(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
     # The inputs_add_job_id of the PostInputs that added it (GetInputsAddJob reports on those inputs).
-    inputs_add_job_id = models.CharField(max_length=ID_MAX, blank=True, default="")
+    # Nullable so that SQLite adds the column in place: rebuilding the table would drop its triggers.
+    inputs_add_job_id = models.CharField(max_length=ID_MAX, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["app", "input_id"], name="input_id_unique_per_app")]

@@ -230,7 +230,7 @@ def _write(app: App, plans: list[Planned], inputs_add_job_id: str = "") -> list[
                     media_key=media_key,
                     text=plan.text,
                     metadata=plan.metadata,
-                    inputs_add_job_id=inputs_add_job_id,
+                    inputs_add_job_id=inputs_add_job_id or None,
                 )
                 InputConcept.objects.bulk_create(
                     [InputConcept(input=item, concept=concepts[cid], value=v) for cid, v in plan.concepts.items()]
