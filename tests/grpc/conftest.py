@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from clarifai_grpc.channel.clarifai_channel import ClarifaiChannel
+from clarifai_grpc.grpc.api import service_pb2_grpc
 
 from console.localapi import grpc_server
 from console.localapi.models import App, Token, User
@@ -37,6 +39,14 @@ def _stand_in_for_clarifai_protocol() -> None:
 
 
 _stand_in_for_clarifai_protocol()
+
+
+def official_stub(grpc_url: str) -> service_pb2_grpc.V2Stub:
+    """clarifai-grpc's own gRPC client on the server at `grpc_url`; the stub is built right after its
+    channel, which sets how the stubs built next read answers (clarifai-wire.md §1)."""
+    host, _, port = grpc_url.removeprefix("http://").rpartition(":")
+    channel = ClarifaiChannel.get_insecure_grpc_channel(base=host, port=int(port))
+    return service_pb2_grpc.V2Stub(channel)
 
 
 @pytest.fixture

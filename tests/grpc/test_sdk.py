@@ -8,22 +8,19 @@ from typing import Any
 import grpc
 import pytest
 from clarifai.client.user import User  # type: ignore[import-untyped]
-from clarifai_grpc.grpc.api import resources_pb2, service_pb2, service_pb2_grpc
+from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from django.test import override_settings
 from PIL import Image
 
 from console.localapi.models import App, Input
+from tests.grpc.conftest import official_stub
 from tests.images import jpeg, png
 from tests.servers import QuietHandler, serving
 
 
 def sdk_user(grpc_url: str, token: str) -> Any:
     return User(user_id="alice", pat=token, base_url=grpc_url)
-
-
-def stub(grpc_url: str) -> service_pb2_grpc.V2Stub:
-    return service_pb2_grpc.V2Stub(grpc.insecure_channel(grpc_url.removeprefix("http://")))
 
 
 def test_the_sdk_lists_and_creates_apps_and_reads_the_user(grpc_url: str, token: str, main_app: App) -> None:
@@ -69,7 +66,7 @@ def test_the_sdk_uploads_from_bytes_and_from_a_url_and_lists_inputs_and_concepts
 def test_a_wrong_token_is_refused_with_a_clarifai_status(grpc_url: str, token: str, main_app: App) -> None:
     with pytest.raises(Exception, match=r"CONN_KEY_INVALID|11009"):
         list(sdk_user(grpc_url, "not-a-token").list_apps())
-    answer = stub(grpc_url).ListApps(service_pb2.ListAppsRequest(), metadata=(("authorization", "Key wrong"),))
+    answer = official_stub(grpc_url).ListApps(service_pb2.ListAppsRequest(), metadata=(("authorization", "Key wrong"),))
     assert answer.status.code == codes.CONN_KEY_INVALID
     assert answer.status.req_id
 
@@ -78,7 +75,7 @@ def test_a_bad_request_gets_a_clarifai_status_and_writes_nothing(grpc_url: str, 
     with pytest.raises(Exception, match="not a valid id"):
         sdk_user(grpc_url, token).create_app(app_id="no spaces allowed")
     assert list(App.objects.values_list("app_id", flat=True)) == ["main"]
-    answer = stub(grpc_url).PostInputs(
+    answer = official_stub(grpc_url).PostInputs(
         service_pb2.PostInputsRequest(user_app_id=resources_pb2.UserAppIDSet(app_id="main")),
         metadata=(("authorization", f"Key {token}"),),
     )
@@ -88,7 +85,9 @@ def test_a_bad_request_gets_a_clarifai_status_and_writes_nothing(grpc_url: str, 
 def test_an_rpc_without_a_handler_answers_not_implemented_and_an_unknown_one_unimplemented(
     grpc_url: str, token: str
 ) -> None:
-    answer = stub(grpc_url).ListModels(service_pb2.ListModelsRequest(), metadata=(("authorization", f"Key {token}"),))
+    answer = official_stub(grpc_url).ListModels(
+        service_pb2.ListModelsRequest(), metadata=(("authorization", f"Key {token}"),)
+    )
     assert answer.status.code == codes.NOT_IMPLEMENTED  # inside the answer, with gRPC OK
     channel = grpc.insecure_channel(grpc_url.removeprefix("http://"))
     unknown: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary("/clarifai.api.V2/NoSuchRpc")
@@ -107,7 +106,7 @@ def noise(side: int) -> bytes:
 def test_a_picture_over_grpcs_default_4_mib_is_accepted(grpc_url: str, token: str, main_app: App) -> None:
     picture = noise(1400)
     assert len(picture) > 5 * 1024 * 1024
-    answer = stub(grpc_url).PostInputs(
+    answer = official_stub(grpc_url).PostInputs(
         service_pb2.PostInputsRequest(
             user_app_id=resources_pb2.UserAppIDSet(app_id="main"),
             inputs=[resources_pb2.Input(id="big", data=resources_pb2.Data(image=resources_pb2.Image(base64=picture)))],
@@ -122,7 +121,7 @@ def test_a_picture_over_grpcs_default_4_mib_is_accepted(grpc_url: str, token: st
 def test_a_message_over_the_limit_gets_a_clarifai_status_and_writes_nothing(
     grpc_url: str, token: str, main_app: App
 ) -> None:
-    answer = stub(grpc_url).PostInputs(
+    answer = official_stub(grpc_url).PostInputs(
         service_pb2.PostInputsRequest(
             user_app_id=resources_pb2.UserAppIDSet(app_id="main"),
             inputs=[resources_pb2.Input(data=resources_pb2.Data(image=resources_pb2.Image(base64=noise(300))))],
@@ -140,7 +139,7 @@ def test_deep_metadata_gets_a_clarifai_status_and_writes_nothing(grpc_url: str, 
         metadata = {"deeper": metadata}
     item = resources_pb2.Input(id="deep", data=resources_pb2.Data(text=resources_pb2.Text(raw="hi")))
     item.data.metadata.update(metadata)
-    answer = stub(grpc_url).PostInputs(
+    answer = official_stub(grpc_url).PostInputs(
         service_pb2.PostInputsRequest(user_app_id=resources_pb2.UserAppIDSet(app_id="main"), inputs=[item]),
         metadata=(("authorization", f"Key {token}"),),
     )

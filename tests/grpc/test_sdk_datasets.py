@@ -61,7 +61,9 @@ def test_the_sdk_uploads_a_dataset_versions_it_and_reads_its_export_back(
     assert Input.objects.filter(app=main_app, status_code=codes.INPUT_DOWNLOAD_SUCCESS).count() == 50
     assert Input.objects.filter(app=main_app).exclude(inputs_add_job_id=None).count() == 50
     listed = list(app.inputs().list_inputs(dataset_id="colours"))
-    assert sorted(item.id for item in listed) == [f"colours-pic-{n:02}" for n in range(50)]  # the SDK prefixes the dataset
+    assert sorted(item.id for item in listed) == [
+        f"colours-pic-{n:02}" for n in range(50)
+    ]  # the SDK prefixes the dataset
     assert {c.id for c in app.list_concepts()} == set(COLOURS)
 
     version = dataset.create_version(description="first")
