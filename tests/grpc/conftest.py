@@ -2,9 +2,6 @@
 pytest-django's live server (the web side, which serves hosted media and export archives), and the
 official `clarifai` SDK pointed at it."""
 
-import subprocess
-import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,31 +11,9 @@ from clarifai_grpc.grpc.api import service_pb2_grpc
 
 from console.localapi import grpc_server
 from console.localapi.models import App, Token, User
+from tests.grpc.sdk import stand_in_for_clarifai_protocol
 
-
-def _stand_in_for_clarifai_protocol() -> None:
-    """The SDK imports clarifai_protocol (its model-runner protocol, a compiled Nuitka module) on
-    `import clarifai.client`, and that module crashes this machine's Python 3.13.0 with a segmentation
-    fault on import. Nothing of it runs in the data flows under test (it serves models), so when it
-    cannot be imported in a child process, empty stand-ins of the names the SDK imports take its place.
-    The real one is used wherever it imports."""
-    check = subprocess.run([sys.executable, "-c", "import clarifai_protocol"], capture_output=True, check=False)
-    if check.returncode == 0:
-        return
-    names = {
-        "clarifai_protocol": ["BaseRunner", "get_item_id", "register_item_abort_callback"],
-        "clarifai_protocol.utils": [],
-        "clarifai_protocol.utils.health": ["HealthProbeRequestHandler", "start_health_server_thread"],
-        "clarifai_protocol.utils.grpc_server": ["GRPCServer"],
-    }
-    for module_name, attributes in names.items():
-        module = types.ModuleType(module_name)
-        for attribute in attributes:
-            setattr(module, attribute, type(attribute, (), {}))
-        sys.modules[module_name] = module
-
-
-_stand_in_for_clarifai_protocol()
+stand_in_for_clarifai_protocol()
 
 
 def official_stub(grpc_url: str) -> service_pb2_grpc.V2Stub:

@@ -3,6 +3,8 @@ test process, beside pytest-django's live server that serves hosted media and ex
 
 import io
 import os
+import subprocess
+import sys
 from typing import Any
 
 import grpc
@@ -16,6 +18,7 @@ from PIL import Image
 from console.localapi.models import App, Input
 from tests.grpc.conftest import official_stub
 from tests.images import jpeg, png
+from tests.processes import ROOT
 from tests.servers import QuietHandler, serving
 
 
@@ -161,3 +164,20 @@ def test_bytes_that_are_not_a_message_get_a_clarifai_status(grpc_url: str, token
     )
     answer = list_apps(b"\xff\xff\xff", metadata=(("authorization", f"Key {token}"),))
     assert answer.status.code == codes.CONN_BAD_REQUEST_FORMAT
+
+
+SCRIPT = """
+from tests.grpc.sdk import stand_in_for_clarifai_protocol
+stand_in_for_clarifai_protocol()
+from clarifai.client.user import User
+print("apps:", ",".join(app.id for app in User(user_id="alice").list_apps()))
+"""
+
+
+def test_the_sdk_finds_the_server_from_clarifai_api_base(grpc_url: str, token: str, main_app: App) -> None:
+    """A script that only sets the environment, as the README says (the SDK reads it at import time)."""
+    env = {**os.environ, "CLARIFAI_API_BASE": grpc_url, "CLARIFAI_PAT": token}
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "apps: main" in done.stdout, done.stderr[-2000:]
