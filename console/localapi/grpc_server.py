@@ -11,6 +11,7 @@ over twice that. Database connections are handled per call as Django does per we
 """
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent import futures
 from typing import Any
@@ -77,6 +78,7 @@ def unary(rpc: str, origin: str) -> Callable[[bytes, grpc.ServicerContext], Mess
     def serve(raw: bytes, context: grpc.ServicerContext) -> Message:
         limit: int = settings.LOCALAPI_MAX_REQUEST_BYTES
         req_id = dispatch.new_req_id((metadata_value(context, "x-clarifai-request-id-prefix") or "")[:64])
+        started = time.perf_counter()
         close_old_connections()
         try:
             if len(raw) > limit:
@@ -91,6 +93,9 @@ def unary(rpc: str, origin: str) -> Callable[[bytes, grpc.ServicerContext], Mess
         finally:
             close_old_connections()
         context.set_trailing_metadata((("x-clarifai-request-id", req_id),))
+        # One line a call, as gunicorn's access log has one a request (never the token).
+        code = dispatch.status_of(response).code
+        log.info("%s %s %d %d bytes %.1f ms", rpc, req_id, code, len(raw), (time.perf_counter() - started) * 1000)
         return response
 
     return serve
