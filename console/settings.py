@@ -350,6 +350,12 @@ SERVE_PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 SERVE_WEB_PROCESSES = env_int("WEB_PROCESSES", 2, minimum=1)
 SERVE_WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
 SERVE_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1)
+# The local API over gRPC (for the official `clarifai` SDK), on SERVE_HOST:GRPC_PORT beside the web server;
+# GRPC_PORT=0 (or set and empty) runs no gRPC server. Hosted media URLs in its answers start with
+# GRPC_HTTP_ORIGIN (empty: the web server's own http://HOST:PORT), since gRPC cannot serve the pictures.
+GRPC_PORT = 0 if os.environ.get("GRPC_PORT") == "" else env_int("GRPC_PORT", 8001, minimum=0, maximum=65535)
+GRPC_THREADS = env_int("GRPC_THREADS", 8, minimum=1)
+GRPC_HTTP_ORIGIN = env_str("GRPC_HTTP_ORIGIN", "").rstrip("/")
 # The first console account `bootstrap_console` makes: both or neither (then `admin`, password generated).
 CONSOLE_ADMIN_USER = env_str("CONSOLE_ADMIN_USER", "")
 CONSOLE_ADMIN_PASSWORD = env_str("CONSOLE_ADMIN_PASSWORD", "")

@@ -8,12 +8,16 @@ status that fits the code; unexpected failures are logged with the req_id and ne
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from clarifai_grpc.grpc.api import service_pb2
 from clarifai_grpc.grpc.api.status.status_pb2 import BaseResponse, Status
 from django.db import DatabaseError, connection
 from django.utils import timezone
+from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
 
 from console.localapi import exports, media, routes, status, wire
 from console.localapi.context import Context
@@ -56,7 +60,6 @@ def handle(
     request_id_prefix: str = "",
 ) -> Reply:
     req_id = new_req_id(request_id_prefix)
-    response_class: type[Message] = BaseResponse
     try:
         if media.HOSTED_PATH.match(path):
             return _hosted(verb, path, authorization)
@@ -71,34 +74,73 @@ def handle(
                 )
             raise ApiError(status.CONN_DOES_NOT_EXIST, details=f"There is no API route {verb} {path}.")
         route, params = found
-        response_class = route.response_class()
-        token = authenticate(authorization)
-        handler = HANDLERS.get(route.rpc)
-        if handler is None:
-            raise ApiError(status.NOT_IMPLEMENTED, details=f"{route.rpc} is not implemented by the local API.")
-        if handler.scope and not token.allows(handler.scope):
-            raise ApiError(status.CONN_INSUFFICIENT_SCOPES, details=f"{route.rpc} needs the scope {handler.scope}.")
-        request = route.request_class()()
+    except Exception as e:  # every failure becomes an answer; unexpected ones are logged
+        return _reply(failure(BaseResponse, e, req_id), req_id)
+
+    def fill(request: Message) -> None:
         if verb == "GET":
             wire.parse_query(query, request)
         else:
             wire.parse_body(body, request)
         for name, value in params.items():
             wire.set_field_path(request, name, value)
+
+    return _reply(call(route.rpc, fill, authorization, origin, req_id), req_id)
+
+
+def method(rpc: str) -> MethodDescriptor | None:
+    """The V2 service's method named `rpc`, or None."""
+    found: MethodDescriptor | None = service_pb2.DESCRIPTOR.services_by_name["V2"].methods_by_name.get(rpc)
+    return found
+
+
+def response_class(rpc: str) -> type[Message]:
+    found = method(rpc)
+    return BaseResponse if found is None else GetMessageClass(found.output_type)
+
+
+def failure(response_class: type[Message], error: Exception, req_id: str) -> Message:
+    """The answer to a failed call: the API's own status for an ApiError; anything else is logged with the
+    req_id and answered without its details."""
+    if isinstance(error, ApiError):
+        return response_class(status=Status(code=error.code, description=error.description, details=error.details))
+    if isinstance(error, DatabaseError):
+        log.error("local API request %s failed in the database", req_id, exc_info=error)
+        return response_class(status=status.make(status.INTERNAL_SERVER_ISSUE, "The database failed; try again."))
+    log.error("local API request %s failed", req_id, exc_info=error)
+    return response_class(
+        status=status.make(status.INTERNAL_SERVER_ISSUE, "Something went wrong; the error is logged.")
+    )
+
+
+def call(rpc: str, fill: Callable[[Message], None], authorization: str | None, origin: str, req_id: str) -> Message:
+    """One call of the local API, whatever carried it: the RPC's name, a function that fills its request
+    message (from JSON, a query string or protobuf bytes), the caller's `Key <token>`, and the origin
+    hosted media URLs start with. Returns the RPC's response message, its status always set.
+
+    REST and gRPC both call this, so the two answer alike: authentication comes before the request is
+    read, then the scope, then the handler; a failure is the response class with only a status.
+    """
+    found = method(rpc)
+    response_cls = response_class(rpc)
+    try:
+        if found is None:
+            raise ApiError(status.CONN_DOES_NOT_EXIST, details=f"There is no RPC {rpc}.")
+        token = authenticate(authorization)
+        handler = HANDLERS.get(rpc)
+        if handler is None:
+            raise ApiError(status.NOT_IMPLEMENTED, details=f"{rpc} is not implemented by the local API.")
+        if handler.scope and not token.allows(handler.scope):
+            raise ApiError(status.CONN_INSUFFICIENT_SCOPES, details=f"{rpc} needs the scope {handler.scope}.")
+        request = GetMessageClass(found.input_type)()
+        fill(request)
         response = handler.func(Context(token=token, origin=origin, req_id=req_id), request)
         if not status_of(response).code:
             status_of(response).CopyFrom(status.make(status.SUCCESS))
-    except ApiError as e:
-        response = response_class(status=Status(code=e.code, description=e.description, details=e.details))
-    except DatabaseError:
-        log.exception("local API request %s failed in the database", req_id)
-        response = response_class(status=status.make(status.INTERNAL_SERVER_ISSUE, "The database failed; try again."))
-    except Exception:
-        log.exception("local API request %s failed", req_id)
-        response = response_class(
-            status=status.make(status.INTERNAL_SERVER_ISSUE, "Something went wrong; the error is logged.")
-        )
-    return _reply(response, req_id)
+    except Exception as e:  # every failure becomes an answer; unexpected ones are logged
+        response = failure(response_cls, e, req_id)
+    status_of(response).req_id = req_id
+    return response
 
 
 def status_of(response: Message) -> Status:

@@ -136,6 +136,9 @@ class Input(models.Model):
     datasets = models.ManyToManyField(Dataset, through="DatasetInput", related_name="inputs")
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
+    # The inputs_add_job_id of the PostInputs that added it (GetInputsAddJob reports on those inputs).
+    # Nullable so that SQLite adds the column in place: rebuilding the table would drop its triggers.
+    inputs_add_job_id = models.CharField(max_length=ID_MAX, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["app", "input_id"], name="input_id_unique_per_app")]
@@ -145,6 +148,7 @@ class Input(models.Model):
             models.Index(fields=["app", "status_code", "-id"], name="input_app_status_newest"),
             # A hosted picture is looked up by its URL's app and media key on every thumbnail.
             models.Index(fields=["app", "media_key"], name="input_app_media_key"),
+            models.Index(fields=["app", "inputs_add_job_id"], name="input_app_add_job"),
         ]
 
     def __str__(self) -> str:

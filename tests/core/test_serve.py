@@ -75,6 +75,7 @@ def serve(tmp_path: Path) -> Iterator[Served]:
         "PORT": str(port),
         "WEB_PROCESSES": "1",
         "WORKER_CONCURRENCY": "1",
+        "GRPC_PORT": "0",  # no gRPC server on the default port (tests/grpc/test_serve_grpc.py runs one)
     }
     env.pop("CELERY_BROKER_URL", None)  # the embedded broker, in this test's own folder
     process = subprocess.Popen(

@@ -13,6 +13,7 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_pb2
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Max, Min
 
 from console.localapi import media, status, tasks
 from console.localapi.context import Context
@@ -21,6 +22,7 @@ from console.localapi.fetch import FetchError, check_host, parse_url
 from console.localapi.handlers import rpc
 from console.localapi.handlers.common import (
     ID_PATTERN,
+    check_id,
     get_app,
     merge_metadata,
     page_slice,
@@ -28,7 +30,7 @@ from console.localapi.handlers.common import (
     remove_metadata,
     struct_to_dict,
 )
-from console.localapi.messages import INPUT_RELATIONS, input_message
+from console.localapi.messages import INPUT_RELATIONS, input_message, timestamp
 from console.localapi.models import App, Concept, DatasetInput, Input, InputConcept, InputCount
 
 MAX_INPUTS_PER_REQUEST = 128
@@ -139,6 +141,8 @@ def post_inputs(ctx: Context, request: service_pb2.PostInputsRequest) -> service
     app = get_app(ctx, request.user_app_id)
     if not request.inputs:
         raise invalid("Give at least one input in inputs.")
+    if request.inputs_add_job_id:
+        check_id(request.inputs_add_job_id, "inputs_add_job_id")
     if len(request.inputs) > MAX_INPUTS_PER_REQUEST:
         raise invalid(f"At most {MAX_INPUTS_PER_REQUEST} inputs per request, not {len(request.inputs)}.")
     datasets = set(app.datasets.values_list("dataset_id", flat=True))
@@ -152,7 +156,7 @@ def post_inputs(ctx: Context, request: service_pb2.PostInputsRequest) -> service
     planned = [p for p in plans if isinstance(p, Planned)]
     if len(planned) < len(plans):
         return _refused_response(request, plans)
-    created = _write(app, planned)
+    created = _write(app, planned, request.inputs_add_job_id)
     return service_pb2.MultiInputResponse(inputs=[input_message(i, ctx.origin) for i in created])
 
 
@@ -202,7 +206,7 @@ def _ensure_concepts(app: App, concept_ids: set[str]) -> dict[str, Concept]:
     return found
 
 
-def _write(app: App, plans: list[Planned]) -> list[Input]:
+def _write(app: App, plans: list[Planned], inputs_add_job_id: str = "") -> list[Input]:
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -226,6 +230,7 @@ def _write(app: App, plans: list[Planned]) -> list[Input]:
                     media_key=media_key,
                     text=plan.text,
                     metadata=plan.metadata,
+                    inputs_add_job_id=inputs_add_job_id or None,
                 )
                 InputConcept.objects.bulk_create(
                     [InputConcept(input=item, concept=concepts[cid], value=v) for cid, v in plan.concepts.items()]
@@ -392,3 +397,46 @@ def delete_inputs(ctx: Context, request: service_pb2.DeleteInputsRequest) -> sta
     with transaction.atomic():
         _delete(app, list(Input.objects.filter(app=app, input_id__in=list(request.ids))))
     return status_pb2.BaseResponse()
+
+
+def _progress_kind(code: int) -> str:
+    if code == status.INPUT_PENDING:
+        return "pending"
+    if code == status.INPUT_IN_PROGRESS:
+        return "in_progress"
+    return "success" if code == status.INPUT_SUCCESS else "failed"
+
+
+def posted_job(app: App, job_id: str) -> resources_pb2.InputsAddJob | None:
+    """The inputs-add job of the PostInputs calls that gave `job_id`, its progress read from their inputs'
+    states (the SDK's upload_dataset waits on it, then deletes what failed); None when no input has it."""
+    if not job_id:
+        return None
+    rows = (
+        Input.objects.filter(app=app, inputs_add_job_id=job_id)
+        .values("status_code")
+        .annotate(n=Count("id"), first=Min("created_at"), last=Max("modified_at"))
+    )
+    counts = {"pending": 0, "in_progress": 0, "success": 0, "failed": 0}
+    first, last = None, None
+    for row in rows:
+        counts[_progress_kind(row["status_code"])] += row["n"]
+        first = row["first"] if first is None else min(first, row["first"])
+        last = row["last"] if last is None else max(last, row["last"])
+    if first is None or last is None:
+        return None
+    waiting = counts["pending"] + counts["in_progress"]
+    code = status.JOB_RUNNING if waiting else status.JOB_COMPLETED
+    details = f"{waiting:,} inputs are still being processed." if waiting else "Every input has been processed."
+    return resources_pb2.InputsAddJob(
+        id=job_id,
+        progress=resources_pb2.InputsAddJobProgress(
+            pending_count=counts["pending"],
+            in_progress_count=counts["in_progress"],
+            success_count=counts["success"],
+            failed_count=counts["failed"],
+        ),
+        created_at=timestamp(first),
+        modified_at=timestamp(last),
+        status=status.make(code, details),
+    )

@@ -23,6 +23,7 @@ from console.localapi.errors import ApiError, invalid, not_found
 from console.localapi.fetch import FetchError, check_host, parse_url
 from console.localapi.handlers import rpc
 from console.localapi.handlers.common import ID_PATTERN, check_id, get_app, page_slice, struct_to_dict
+from console.localapi.handlers.inputs import posted_job
 from console.localapi.messages import timestamp
 from console.localapi.models import App, ArchiveUpload, Input, InputsAddJob, UploadPart
 
@@ -304,6 +305,11 @@ def get_inputs_add_job(
     ctx: Context, request: service_pb2.GetInputsAddJobRequest
 ) -> service_pb2.SingleInputsAddJobResponse:
     app = get_app(ctx, request.user_app_id)
+    if not app.inputs_add_jobs.filter(job_id=request.id).exists():
+        # Not an archive's job: the inputs of PostInputs calls that gave this inputs_add_job_id, if any.
+        posted = posted_job(app, request.id)
+        if posted is not None:
+            return service_pb2.SingleInputsAddJobResponse(inputs_add_job=posted)
     return service_pb2.SingleInputsAddJobResponse(inputs_add_job=job_message(_get_job(app, request.id)))
 
 

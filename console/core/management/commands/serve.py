@@ -25,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--web-processes", type=int, default=settings.SERVE_WEB_PROCESSES)
         parser.add_argument("--threads", type=int, default=settings.SERVE_WEB_THREADS)
         parser.add_argument("--worker-concurrency", type=int, default=settings.SERVE_WORKER_CONCURRENCY)
+        parser.add_argument("--grpc-port", type=int, default=settings.GRPC_PORT, help="0: no gRPC server")
 
     def handle(self, *args: Any, **options: Any) -> None:
         bind = f"{options['host']}:{options['port']}"
@@ -37,7 +38,17 @@ class Command(BaseCommand):
             *(sys.executable, "-m", "celery", "-A", "console", "worker", "--loglevel=INFO"),
             f"--concurrency={options['worker_concurrency']}",
         ]
+        programs = [Program("web", web), Program("worker", worker, essential=False)]
+        if options["grpc_port"]:
+            # The local API over gRPC; hosted media URLs in its answers point at the web server.
+            web_host = "127.0.0.1" if options["host"] in ("0.0.0.0", "::", "") else options["host"]  # noqa: S104
+            origin = settings.GRPC_HTTP_ORIGIN or f"http://{web_host}:{options['port']}"
+            grpc = [
+                *(sys.executable, str(settings.BASE_DIR / "manage.py"), "grpcserve", "--host", options["host"]),
+                *("--port", str(options["grpc_port"]), "--origin", origin),
+            ]
+            programs.append(Program("grpc", grpc, essential=False))
         self.stdout.write(f"Console at http://{bind}/ (Ctrl-C stops the web server and the worker)")
         self.stdout.flush()
-        supervisor = Supervisor([Program("web", web), Program("worker", worker, essential=False)], out=sys.stdout)
+        supervisor = Supervisor(programs, out=sys.stdout)
         sys.exit(supervisor.run())
