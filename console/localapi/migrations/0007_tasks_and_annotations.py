@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('localapi', '0005_datasets_versions_exports'),
+        ('localapi', '0006_inputs_add_job_id'),
     ]
 
     operations = [
