@@ -322,7 +322,7 @@ def cancel_inputs_add_job(
     app = get_app(ctx, request.user_app_id)
     with transaction.atomic():
         job = _get_job(app, request.id)
-        job = InputsAddJob.objects.select_for_update().select_related("upload").get(pk=job.pk)
+        job = InputsAddJob.objects.select_for_update(of=("self",)).select_related("upload").get(pk=job.pk)
         if job.status_code in upload_tasks.ENDED - {status.JOB_CANCELLED}:
             raise invalid(
                 f"Inputs-add job {job.job_id!r} has already ended "
