@@ -174,6 +174,17 @@ def test_a_concept_or_dataset_that_does_not_exist_gives_an_empty_grid_with_a_mes
     assert tiles(page) == []
     assert message in page
     assert "No inputs match these filters." in page
+    assert 'id="dataset-link"' not in page  # no versions page to offer for a dataset that is not there
+
+
+def test_a_grid_filtered_by_a_dataset_leads_to_its_versions_and_exports(
+    console: Client, local: Connection, shapes: str
+) -> None:
+    page = console.get(grid(local, "?dataset=golden")).content.decode()
+    link = find(r'<p class="small" id="dataset-link">(.*?)</p>', page, re.S).group(1)
+    assert f'href="/c/{local.pk}/apps/shapes/datasets/golden/versions/"' in link
+    assert "its versions and exports" in link
+    assert 'id="dataset-link"' not in console.get(grid(local, "?concept=Crimson")).content.decode()
 
 
 def test_concept_and_dataset_chips_link_to_the_filtered_grid(console: Client, local: Connection, shapes: str) -> None:
