@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import httpx
 from clarifai_grpc.grpc.api.status import status_pb2
@@ -54,6 +54,8 @@ RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
 MAX_CALLS = 6
 STUCK_AFTER = 3.0
 MAX_REDIRECTS = 3
+# What a body sent to a sink still returns, to tell its type by (a zip archive starts with 4 known bytes).
+SNIFF_BYTES = 4096
 WRITE_SHARE = 0.75  # of the request's time budget, at most, for one write
 # Another try is made only when at least this long is left after waiting for it: a try with less could not
 # usually finish, and would end the call with "no time was left" instead of the failure worth showing.
@@ -223,10 +225,12 @@ class ClarifaiClient:
         finally:
             timing.record("media", started, time.perf_counter())
 
-    def get_archive(self, url: str, max_bytes: int, *, deadline: float | None = None) -> Media:
-        """Fetch a finished dataset export (a zip archive at the API's `url`) with the connection's token,
-        under the rules of `get_bytes`: the token only to the API's own hosts, redirects checked, the size
-        capped. Answers only a zip archive; anything else raises a ClarifaiError."""
+    def get_archive(self, url: str, max_bytes: int, into: BinaryIO, *, deadline: float | None = None) -> None:
+        """Fetch a finished dataset export (a zip archive at the API's `url`) with the connection's token
+        into the file `into` (written from its start; a retry starts it again), under the rules of
+        `get_bytes`: the token only to the API's own hosts, redirects checked, the size capped. Only a zip
+        archive is kept; anything else raises a ClarifaiError. Archives can be large: they never sit in
+        memory whole."""
         try:
             target = self._http.base_url.join(url) if url.startswith("/") else httpx.URL(url)
         except httpx.InvalidURL:
@@ -239,12 +243,12 @@ class ClarifaiClient:
             )
         started = time.perf_counter()
         try:
-            return self._with_retries(
+            self._with_retries(
                 "export",
                 True,
                 deadline,
                 lambda until: self._get_bytes_once(
-                    target, max_bytes, until, kind=_zip_type, accept="application/zip", noun="a zip archive"
+                    target, max_bytes, until, kind=_zip_type, accept="application/zip", noun="a zip archive", sink=into
                 ),
             )
         finally:
@@ -271,13 +275,15 @@ class ClarifaiClient:
         kind: Callable[[bytes], str | None] = picture_type,
         accept: str = "image/*",
         noun: str = "a picture",
+        sink: BinaryIO | None = None,
     ) -> Media:
+        # With a `sink`, a 200 answer's body goes there and only its first bytes come back (to tell its type).
         # Redirects are followed here, one hop at a time, so that every hop passes the token check.
         for _ in range(MAX_REDIRECTS + 1):
             request = self._http.build_request(
                 "GET", url, headers={**self._auth, "Accept": accept}, timeout=self._timeout_until(until)
             )
-            response, body = self._exchange(request, until, max_bytes, "media")
+            response, body = self._exchange(request, until, max_bytes, "media", sink=sink)
             if not response.is_redirect:
                 break
             url = self._redirect_target(url, response.headers["location"])
@@ -371,8 +377,12 @@ class ClarifaiClient:
         )
         raise error
 
-    def _exchange(self, request: httpx.Request, until: float, max_bytes: int, rpc: str) -> tuple[httpx.Response, bytes]:
-        """Send one request and read its whole body, within the deadline and the size cap.
+    def _exchange(
+        self, request: httpx.Request, until: float, max_bytes: int, rpc: str, sink: BinaryIO | None = None
+    ) -> tuple[httpx.Response, bytes]:
+        """Send one request and read its whole body, within the deadline and the size cap. With a `sink`,
+        a 200 answer's body is written there (from the sink's start) and only its first SNIFF_BYTES are
+        returned; any other answer is read as usual.
 
         A failure after the request went out (no answer in time, the connection broken or closed
         mid-answer) leaves what the API did unknown: such errors carry `outcome_unknown`.
@@ -388,14 +398,24 @@ class ClarifaiClient:
                     raise self._too_large(rpc, response, max_bytes)
                 chunks = []
                 size = 0
+                if sink is not None and response.status_code == 200:
+                    sink.seek(0)
+                    sink.truncate()
+                else:
+                    sink = None
                 # Per-read timeouts alone let a server that drips one byte at a time hold a call forever.
                 for chunk in response.iter_bytes():
+                    if sink is not None:
+                        sink.write(chunk)
+                        if size < SNIFF_BYTES:
+                            chunks.append(chunk[: SNIFF_BYTES - size])
+                    else:
+                        chunks.append(chunk)
                     size += len(chunk)
                     if size > max_bytes:
                         raise self._too_large(rpc, response, max_bytes)
                     if time.monotonic() >= until:
                         raise self._timed_out(rpc, outcome_unknown=True)
-                    chunks.append(chunk)
             finally:
                 response.close()
         except httpx.ConnectTimeout as e:

@@ -7,12 +7,13 @@ selection and bulk actions.
 """
 
 import json
+import tempfile
 from typing import Any
 from urllib.parse import urlencode
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,6 +32,7 @@ DATASETS_PER_PAGE = 50
 VERSIONS_LISTED = 50  # newest first
 # The largest export the console fetches and hands on (held in memory while it passes through).
 EXPORT_MAX_BYTES = 256 * 1024 * 1024
+EXPORT_IN_MEMORY_BYTES = 4 * 1024 * 1024
 
 
 def _grid_url(connection: Connection, app_id: str, dataset_id: str) -> str:
@@ -258,9 +260,18 @@ def export_download(
     if export is None or not export.url:
         message = f"The {label} export of version {version_id} is not ready: export it first, or wait until it is."
         return _not_ready(request, connection, app_id, dataset_id, message, 409)
-    archive = client_for(connection).get_archive(export.url, EXPORT_MAX_BYTES)
-    response = HttpResponse(archive.content, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{_file_name(dataset_id, version_id, fmt)}"'
+    # Up to EXPORT_MAX_BYTES: kept in memory while small, in a temporary file past that, handed on in
+    # chunks and removed once sent (or at once, when the fetch fails).
+    archive = tempfile.SpooledTemporaryFile(max_size=EXPORT_IN_MEMORY_BYTES)  # noqa: SIM115 (FileResponse closes it)
+    try:
+        client_for(connection).get_archive(export.url, EXPORT_MAX_BYTES, into=archive)
+    except BaseException:
+        archive.close()
+        raise
+    archive.seek(0)
+    response = FileResponse(
+        archive, content_type="application/zip", as_attachment=True, filename=_file_name(dataset_id, version_id, fmt)
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -1,6 +1,7 @@
 """The client against real servers that fail: what each failure reads like, whether a write's outcome is
 known, retries of reads on 500, the request's time budget, per-connection call slots, and media redirects."""
 
+import io
 import socket
 import threading
 import time
@@ -274,3 +275,42 @@ def test_pictures_are_told_by_their_bytes() -> None:
     assert picture_type(PICTURE) == "image/png"
     assert picture_type(PICTURE[:-1]) is None
     assert picture_type(b"<svg xmlns='http://www.w3.org/2000/svg'/>") is None
+
+
+def test_an_archive_cut_off_mid_way_is_fetched_again_from_its_start_into_the_file() -> None:
+    """The first answer promises the whole archive, sends half of it and closes the connection; the
+    retry's answer is whole. The file then holds that archive once, not the first half and then it."""
+    archive = b"PK\x03\x04" + bytes(range(256)) * 200
+    hits: list[str] = []
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/zip")
+            self.send_header("Content-Length", str(len(archive)))
+            self.end_headers()
+            if len(hits) == 1:
+                self.wfile.write(archive[: len(archive) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(archive)
+
+    into = io.BytesIO()
+    with serving(Handler) as url:
+        client(url).get_archive(f"{url}/exports/a.zip", len(archive), into)
+    assert hits == ["/exports/a.zip", "/exports/a.zip"]
+    assert into.getvalue() == archive
+
+
+def test_an_answer_that_is_not_an_archive_leaves_an_error_not_a_file() -> None:
+    hits: list[str] = []
+    page = (200, {"Content-Type": "text/html"}, b"<html>sign in</html>")
+    into = io.BytesIO()
+    with (
+        serving(media_server({"/exports/a.zip": page}, hits)) as url,
+        pytest.raises(ClarifaiProtocolError, match="text/html, not a zip archive"),
+    ):
+        client(url).get_archive(f"{url}/exports/a.zip", 10_000, into)

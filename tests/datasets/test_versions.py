@@ -100,19 +100,26 @@ def test_an_export_is_built_and_downloaded_through_the_console(
     assert archive["Content-Disposition"] == 'attachment; filename="train-v1-protobuf.zip"'
     assert "no-store" in archive["Cache-Control"]
     token = local.token()
-    assert token.encode() not in archive.content and token not in str(archive.headers)
-    with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
+    content = b"".join(archive.streaming_content)  # handed on in chunks, never whole in memory
+    assert token.encode() not in content and token not in str(archive.headers)
+    with zipfile.ZipFile(io.BytesIO(content)) as opened:
         assert opened.namelist() == ["mimetype", "all/batch-00000_n4"]
         assert opened.read("mimetype") == b"application/x.clarifai-data+protobuf"
         batch = resources_pb2.InputBatch.FromString(opened.read("all/batch-00000_n4"))
     assert sorted(i.id for i in batch.inputs) == [f"image-{n:03}" for n in range(4)]
 
 
-def test_a_json_export_downloads_too(console: Client, local: Connection, api: ClarifaiClient, train: str) -> None:
+def test_a_json_export_downloads_too_through_a_temporary_file_past_the_memory_share(
+    console: Client, local: Connection, api: ClarifaiClient, train: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_version(api, "v1")
     console.post(versions_url(local) + "v1/export", {"format": "json"})
+    monkeypatch.setattr(views, "EXPORT_IN_MEMORY_BYTES", 64)  # this archive then goes to a file on disk
     archive = console.get(versions_url(local) + "v1/exports/json.zip")
-    with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
+    assert archive.status_code == 200 and archive["Content-Type"] == "application/zip"
+    content = b"".join(archive.streaming_content)
+    assert int(archive["Content-Length"]) == len(content) > 64
+    with zipfile.ZipFile(io.BytesIO(content)) as opened:
         assert opened.read("mimetype") == b"application/x.clarifai-data+json"
         assert len(json.loads(opened.read("all/batch-00000_n4"))["inputs"]) == 4
 
