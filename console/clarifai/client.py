@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 
 import httpx
 from clarifai_grpc.grpc.api.status import status_pb2
@@ -225,7 +225,7 @@ class ClarifaiClient:
         finally:
             timing.record("media", started, time.perf_counter())
 
-    def get_archive(self, url: str, max_bytes: int, into: BinaryIO, *, deadline: float | None = None) -> None:
+    def get_archive(self, url: str, max_bytes: int, into: IO[bytes], *, deadline: float | None = None) -> None:
         """Fetch a finished dataset export (a zip archive at the API's `url`) with the connection's token
         into the file `into` (written from its start; a retry starts it again), under the rules of
         `get_bytes`: the token only to the API's own hosts, redirects checked, the size capped. Only a zip
@@ -275,7 +275,7 @@ class ClarifaiClient:
         kind: Callable[[bytes], str | None] = picture_type,
         accept: str = "image/*",
         noun: str = "a picture",
-        sink: BinaryIO | None = None,
+        sink: IO[bytes] | None = None,
     ) -> Media:
         # With a `sink`, a 200 answer's body goes there and only its first bytes come back (to tell its type).
         # Redirects are followed here, one hop at a time, so that every hop passes the token check.
@@ -378,7 +378,7 @@ class ClarifaiClient:
         raise error
 
     def _exchange(
-        self, request: httpx.Request, until: float, max_bytes: int, rpc: str, sink: BinaryIO | None = None
+        self, request: httpx.Request, until: float, max_bytes: int, rpc: str, sink: IO[bytes] | None = None
     ) -> tuple[httpx.Response, bytes]:
         """Send one request and read its whole body, within the deadline and the size cap. With a `sink`,
         a 200 answer's body is written there (from the sink's start) and only its first SNIFF_BYTES are

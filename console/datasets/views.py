@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -247,7 +248,7 @@ def version_export(
 @connection_page("Downloading the export")
 def export_download(
     request: HttpRequest, connection: Connection, app_id: str, dataset_id: str, version_id: str, fmt: str
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The finished archive, fetched from the API with the connection's token and handed on as a download."""
     if fmt not in FORMATS:
         return _not_ready(request, connection, app_id, dataset_id, "There is no such export format.", 404)
