@@ -102,6 +102,7 @@ MIDDLEWARE = [
     # Every page needs a signed-in user unless its view says otherwise (sign-in, health, the local API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "console.uploads.middleware.UploadSizeMiddleware",  # before anything reads a form (CSRF's view check)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "console.core.middleware.PrivatePagesMiddleware",
@@ -339,6 +340,8 @@ try:
 except OSError as _error:
     fail("UPLOAD_SPOOL_DIR", "a folder this user can write", f"{str(UPLOAD_SPOOL_DIR)!r} ({_error.strerror})")
 UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", LOCALAPI_MAX_IMAGE_BYTES, minimum=1)
+# The most one upload form may send at once (its files together); larger ones are refused unread.
+UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
 UPLOAD_MAX_EXPANDED_BYTES = env_int("UPLOAD_MAX_EXPANDED_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
 UPLOAD_SPOOL_KEEP_HOURS = env_int("UPLOAD_SPOOL_KEEP_HOURS", 24, minimum=0)
 # Files one form may send at once (Django's own default is 100); more go in a zip archive.

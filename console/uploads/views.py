@@ -45,6 +45,7 @@ def upload_new(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         "form": form,
         "max_bytes": settings.UPLOAD_MAX_FILE_BYTES,
         "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+        "max_total": settings.UPLOAD_MAX_REQUEST_BYTES,
     }
     return render(request, "uploads/new.html", context, status=400 if form.is_bound else 200)
 

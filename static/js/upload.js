@@ -8,7 +8,8 @@
   function size(bytes) {
     if (bytes < 1024) return bytes + " bytes";
     if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KB";
-    return (bytes / 1024 / 1024).toFixed(1) + " MB";
+    if (bytes < 1024 * 1024 * 1024) return (bytes / 1024 / 1024).toFixed(1) + " MB";
+    return (bytes / 1024 / 1024 / 1024).toFixed(1) + " GB";
   }
 
   function setup(form) {
@@ -60,6 +61,13 @@
       if (most && input.files.length > most) {
         progress.hidden = false;
         text.textContent = input.files.length + " files chosen; at most " + most + " go at once: put the others in a zip archive.";
+        return;
+      }
+      var total = Array.prototype.reduce.call(input.files, function (sum, file) { return sum + file.size; }, 0);
+      var largest = parseInt(form.getAttribute("data-max-total"), 10);
+      if (largest && total > largest) {
+        progress.hidden = false;
+        text.textContent = "These files are " + size(total) + " together; at most " + size(largest) + " go at once: send them in smaller groups.";
         return;
       }
       var xhr = new XMLHttpRequest();

@@ -398,3 +398,21 @@ def test_the_upload_page_shows_its_job_live_until_it_ends(
     html = console.get(url).content.decode()
     assert 'data-state="done"' in html and 'hx-trigger="every 2s"' not in html
     assert '<div class="value" data-count="done">1</div>' in html
+
+
+def test_a_form_over_the_total_size_is_refused_unread_and_nothing_is_kept(
+    post_upload: Post, local: Connection, gallery: str, spool_dir: Path, settings: Any, console: Client
+) -> None:
+    """Tried: two files of 2,000 bytes each under a total limit of 3,000 bytes."""
+    settings.UPLOAD_MAX_REQUEST_BYTES = 3000
+    page = console.get(reverse("uploads:new", args=[local.pk, gallery])).content.decode()
+    assert 'data-max-total="3000"' in page and "2.9\xa0KB at once" in page
+    response = post_upload(files={"a.png": os.urandom(2000), "b.png": os.urandom(2000)})
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert "The upload is too large" in html
+    assert "the console takes at most 2.9\xa0KB at once. Nothing was uploaded" in html
+    assert not Upload.objects.exists() and inputs_of(gallery) == set()
+    assert not any(spool_dir.rglob("*.png"))
+    settings.UPLOAD_MAX_REQUEST_BYTES = 10_000_000
+    assert post_upload(files={"a.png": png()}).status_code == 302
