@@ -68,7 +68,8 @@ def test_files_picked_and_a_zip_dropped_are_uploaded_by_a_job_and_show_in_the_gr
     page.get_by_role("link", name="Upload", exact=True).first.click()
     expect(page.get_by_role("heading", name=f"Upload into {site.app_id}")).to_be_visible()
 
-    expect(page.locator("[data-dropzone] .help")).to_contain_text("At most 20.0 MB a file.")
+    help_text = page.locator("[data-dropzone] .help")
+    expect(help_text).to_contain_text("At most 20.0 MB a file, 1000 files and 2.0 GB at once.")
     picker = page.locator("[data-dropzone] input[type=file]")
     picker.set_input_files(
         [
@@ -136,3 +137,24 @@ def test_files_picked_and_a_zip_dropped_are_uploaded_by_a_job_and_show_in_the_gr
             break
     expect(page.locator("[data-dropzone] input[type=file]")).to_be_focused()
     no_errors_logged(tab)
+
+
+def test_files_over_the_total_an_upload_takes_are_refused_before_sending(
+    site: Site, open_tab: Callable[..., Tab], settings: Any, tmp_path: Path
+) -> None:
+    """Tried: a picture of about 1 MB where the console takes 5,000 bytes at once."""
+    settings.UPLOAD_SPOOL_DIR = tmp_path / "spool"
+    settings.UPLOAD_MAX_REQUEST_BYTES = 5000
+    tab = open_tab()
+    page = tab.page
+    sign_in(tab, site)
+    page.goto(site.at(f"/c/{site.connection.pk}/apps/{site.app_id}/upload/"))
+    page.locator("[data-dropzone] input[type=file]").set_input_files(
+        [FilePayload(name="big.png", mimeType="image/png", buffer=noise(1200, 1000))]
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("[data-progress-text]")).to_contain_text(
+        re.compile(r"These files are [\d.]+ MB together; at most 4\.9 KB go at once: send them in smaller groups\.")
+    )
+    expect(page.get_by_role("button", name="Upload")).to_be_enabled()
+    assert not Upload.objects.exists()
