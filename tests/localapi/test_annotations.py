@@ -11,7 +11,6 @@ from clarifai_grpc.grpc.api.status.status_pb2 import Status
 from console.localapi.context import Context
 from console.localapi.handlers.annotations import list_annotations
 from console.localapi.models import Annotation, App, InputConcept, Task, Token
-from tests.localapi.conftest import MakeCaller
 from tests.localapi.labeling_helpers import (
     Team,
     annotate,
@@ -28,11 +27,6 @@ from tests.localapi.labeling_helpers import (
     submit,
     task,
 )
-
-
-@pytest.fixture
-def team(make_caller: MakeCaller) -> Team:
-    return Team(*(make_caller(name) for name in ("alice", "bob", "carol", "dave", "rita")))
 
 
 @pytest.fixture
