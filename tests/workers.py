@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,39 +90,50 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str,
     _drop_connections()
 
 
-@pytest.fixture
-def start_worker(broker: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Starts `celery worker` processes on the test database and broker (extra environment as keywords);
-    their output is in `worker-<n>.log`; those still running are stopped when the test ends."""
+@contextmanager
+def worker_processes(log_dir: Path, **env: str) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Yields a function that starts a `celery worker` process on the test database, with `env` and its
+    own keywords added to this process's environment; its output goes to `<log_dir>/worker-<n>.log`.
+    Those still running are stopped at the end."""
     workers: list[subprocess.Popen[bytes]] = []
 
     def start(**extra_env: str) -> subprocess.Popen[bytes]:
-        env = {
+        environment = {
             **os.environ,
-            **broker,
             "DATABASE_URL": database_url(),
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "SECRET_KEY": "worker-test-secret-key-" + "x" * 40,
-            "CONSOLE_TOKEN_KEYS": ",".join(settings.CONSOLE_TOKEN_KEYS),  # to read the connection's token
+            **env,
             **extra_env,
         }
-        log = open(tmp_path / f"worker-{len(workers)}.log", "wb")  # noqa: SIM115 (closed with the process)
+        log = open(log_dir / f"worker-{len(workers)}.log", "wb")  # noqa: SIM115 (closed with the process)
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool=solo", "--loglevel=INFO"],
             cwd=ROOT,
-            env=env,
+            env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         workers.append(worker)
         return worker
 
-    yield start
-    for worker in workers:
-        if worker.poll() is None:
-            worker.terminate()
-            worker.wait(timeout=30)
-    end_other_sessions()
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=30)
+        end_other_sessions()
+
+
+@pytest.fixture
+def start_worker(broker: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Starts worker processes on the test's broker (extra environment as keywords), able to read the
+    connections' tokens."""
+    token_keys = ",".join(settings.CONSOLE_TOKEN_KEYS)
+    with worker_processes(tmp_path, **broker, CONSOLE_TOKEN_KEYS=token_keys) as start:
+        yield start
 
 
 class HoldingProxy:
