@@ -2,11 +2,15 @@
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -108,3 +112,86 @@ def _answering(server: "subprocess.Popen[bytes]", log_path: Path) -> str:
                 pass
         time.sleep(0.1)
     raise AssertionError(f"gunicorn did not answer at {url or 'an address'} within 30 s:\n{log_path.read_text()}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def healthy(port: int) -> bool:
+    try:
+        return bool(httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json() == {"status": "ok"})
+    except httpx.HTTPError:
+        return False
+
+
+def wait_for(condition: Callable[[], bool], served: "Served", timeout: float = 60) -> None:
+    """Until `condition()` holds; fails with serve's output if it does not within `timeout` s, or serve ends."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, served.output()
+        assert served.process.poll() is None, served.output()
+        time.sleep(0.3)
+
+
+@dataclass
+class Served:
+    """A running `manage.py serve`: its process, its web port, and the lines it has written so far."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    lines: list[str] = field(default_factory=list)
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def worker_pids(self) -> list[int]:
+        return [int(pid) for pid in re.findall(r"worker started \(pid=(\d+)\)", self.output())]
+
+
+@contextmanager
+def serve(tmp_path: Path, grpc_port: int = 0) -> Iterator[Served]:
+    """`manage.py serve` on a free port (PORT), on the test database and an embedded broker of its own, until
+    the web server answers and the worker is ready; with a gRPC server on `grpc_port` (0: none)."""
+    collect_static()
+    port = free_port()
+    env = {
+        **os.environ,
+        "CONSOLE_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": database_url(),
+        "SECURE_COOKIES": "0",
+        # What `make run` passes on: serve takes its defaults from the settings, which read these.
+        "PORT": str(port),
+        "WEB_PROCESSES": "1",
+        "WORKER_CONCURRENCY": "1",
+        "GRPC_PORT": str(grpc_port),  # 0: none (the default port could be taken)
+    }
+    env.pop("CELERY_BROKER_URL", None)  # the embedded broker, in this test's own folder
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    served = Served(process, port)
+    assert process.stdout is not None
+    stdout = process.stdout
+    reader = threading.Thread(target=lambda: served.lines.extend(line.decode() for line in stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: healthy(port) and " ready." in served.output(), served)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        reader.join(timeout=10)
+        end_other_sessions()

@@ -2,6 +2,7 @@
 settings (name and description), and deleting it as a job."""
 
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
@@ -127,6 +128,20 @@ def _app_with_counts(connection: Connection, app_id: str) -> resources_pb2.App:
     return app
 
 
+def _settings_context(
+    connection: Connection, app_id: str, app: resources_pb2.App, form: forms.Form
+) -> dict[str, object]:
+    """What the settings and delete pages of an app show around their form."""
+    return {
+        "connection": connection,
+        "app_id": app_id,
+        "section": "settings",
+        "app": app,
+        "counts": _counts(app),
+        "form": form,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 @connection_page("Saving the app's settings")
 def app_settings(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
@@ -145,14 +160,7 @@ def app_settings(request: HttpRequest, connection: Connection, app_id: str) -> H
         else:
             messages.success(request, f"App {app_id} saved.")
             return redirect("apps:overview", connection.pk, app_id)
-    context = {
-        "connection": connection,
-        "app_id": app_id,
-        "section": "settings",
-        "app": app,
-        "counts": _counts(app),
-        "form": form,
-    }
+    context = _settings_context(connection, app_id, app, form)
     return render(request, "apps/settings.html", context, status=400 if form.errors else 200)
 
 
@@ -176,13 +184,8 @@ def app_delete(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         ),
     )
     context = {
-        "connection": connection,
-        "app_id": app_id,
-        "section": "settings",
-        "app": app,
-        "counts": _counts(app),
+        **_settings_context(connection, app_id, app, form),
         "concept_count": len(concepts),
         "capped": LISTED_NAMES,
-        "form": form,
     }
     return render(request, "apps/delete.html", context, status=400 if form.errors else 200)

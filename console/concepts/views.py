@@ -230,6 +230,13 @@ def relation_add(request: HttpRequest, connection: Connection, app_id: str, conc
     if not found:
         messages.error(request, f"This app has no concept “{text}”; nothing was saved.")
         return redirect(back)
+    if len(found) > 1:
+        named = ", ".join(sorted(c.id for c in found))
+        messages.error(
+            request,
+            f"Several concepts are named “{text}”: type the id of the one you mean ({named}). Nothing was saved.",
+        )
+        return redirect(back)
     other = found[0]
     relation = resources_pb2.ConceptRelation(
         object_concept=resources_pb2.Concept(id=other.id), predicate=form.cleaned_data["predicate"]

@@ -1,11 +1,9 @@
 """The forms of the datasets pages, checked here so that nothing is sent when they are wrong."""
 
-import json
-from typing import Any
-
 from django import forms
 
 from console.apps.forms import clarifai_id
+from console.core.forms import JSONObjectField
 from console.datasets.status import FORMATS
 
 
@@ -14,26 +12,12 @@ class DatasetEditForm(forms.Form):
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=100_000, help_text="Longer notes."
     )
-    metadata = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
-        required=False,
+    metadata = JSONObjectField(
+        example='{"source": "camera 2"}',
+        refused="Nothing was saved.",
         max_length=100_000,
         help_text='A JSON object, like {"source": "camera 2"}.',
     )
-
-    def clean_metadata(self) -> dict[str, Any]:
-        text = self.cleaned_data["metadata"].strip()
-        if not text:
-            return {}
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise forms.ValidationError(
-                f"This is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno}). Nothing was saved."
-            ) from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError('Metadata must be a JSON object, like {"source": "camera 2"}.')
-        return value
 
 
 class DatasetForm(DatasetEditForm):

@@ -5,7 +5,6 @@ remove), and one "add" field takes a name or an id of the app's concepts. Which 
 whether a new one may be created, the view works out with the API (console/concepts/catalog.py).
 """
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.http import QueryDict
 
 from console.clarifai import ClarifaiError
 from console.concepts.catalog import Catalog
+from console.core.forms import JSONObjectField
 
 YES, NO = "yes", "no"
 WORDS = {YES: 1.0, NO: 0.0}
@@ -61,11 +61,7 @@ class InputEditForm(forms.Form):
         help_text="A name (or id) of this app's concepts.",
     )
     add_value = forms.ChoiceField(label="Label", choices=[(YES, "yes"), (NO, "no")], initial=YES, required=False)
-    metadata = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
-        required=False,
-        help_text="A JSON object.",
-    )
+    metadata = JSONObjectField(example='{"split": "train"}', rows=10, help_text="A JSON object.")
 
     def __init__(
         self,
@@ -143,20 +139,6 @@ class InputEditForm(forms.Form):
         else:
             self.unknown = text
             self.add_error("add", f"“{text}” is not a concept of this app. Create it?")
-
-    def clean_metadata(self) -> dict[str, Any]:
-        text = self.cleaned_data["metadata"].strip()
-        if not text:
-            return {}
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise forms.ValidationError(
-                f"This is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})."
-            ) from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError('Metadata must be a JSON object, like {"split": "train"}.')
-        return value
 
 
 def initial_rows(concepts: list[Any]) -> list[ConceptRow]:

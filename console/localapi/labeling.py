@@ -381,12 +381,19 @@ def review(
         )
         if verdict == "approve":
             changed = list(answers)
-            answers.update(status_code=status.ANNOTATION_SUCCESS, status_details=reason, reviewed_by=reviewer.id)
+            answers.update(
+                status_code=status.ANNOTATION_SUCCESS, status_details=reason, reviewed_by=reviewer.id, modified_at=now
+            )
             for annotation in Annotation.objects.filter(pk__in=[a.pk for a in changed]):
                 apply_to_input(annotation)
             assignment.status_code = status.TASK_ASSIGNMENT_SUCCESS
         elif verdict == "reject":
-            answers.update(status_code=status.ANNOTATION_REVIEW_DENIED, status_details=reason, reviewed_by=reviewer.id)
+            answers.update(
+                status_code=status.ANNOTATION_REVIEW_DENIED,
+                status_details=reason,
+                reviewed_by=reviewer.id,
+                modified_at=now,
+            )
             assignment.status_code = status.TASK_ASSIGNMENT_REJECTED
         else:  # request changes: back to the labeler, with the reason
             answers.update(

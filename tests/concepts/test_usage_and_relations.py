@@ -103,6 +103,26 @@ def test_bad_relations_are_refused_with_the_apis_reason(console: Client, local: 
     assert "already a synonym" in twice.content.decode()
 
 
+def test_a_name_several_concepts_share_relates_none_of_them(
+    console: Client, local: Connection, labelled: str, api: ClarifaiClient
+) -> None:
+    api.call(
+        "PostConcepts",
+        service_pb2.PostConceptsRequest(
+            user_app_id=APP,
+            concepts=[resources_pb2.Concept(id="sky-1", name="Sky"), resources_pb2.Concept(id="sky-2", name="sky")],
+        ),
+    )
+    page = f"/c/{local.pk}/apps/shapes/concepts/blue/"
+    html = console.post(f"{page}relations/add", {"predicate": "synonym", "concept": "sky"}, follow=True)
+    text = html.content.decode()
+    assert "Several concepts are named “sky”: type the id of the one you mean (sky-1, sky-2)" in text
+    listed = api.call(
+        "ListConceptRelations", service_pb2.ListConceptRelationsRequest(user_app_id=APP, concept_id="blue")
+    )
+    assert list(listed.concept_relations) == []
+
+
 def test_a_relation_is_removed(console: Client, local: Connection, labelled: str, api: ClarifaiClient) -> None:
     page = f"/c/{local.pk}/apps/shapes/concepts/blue/"
     console.post(f"{page}relations/add", {"predicate": "hypernym", "concept": "green"})

@@ -2,16 +2,7 @@
 dies while the web server keeps serving, and stops both on SIGTERM."""
 
 import os
-import re
 import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -20,89 +11,9 @@ from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 
 from console.localapi.models import App, Input, Token
 from console.localapi.models import User as LocalUser
-from tests.processes import ROOT, collect_static, database_url, end_other_sessions
+from tests.processes import healthy, serve, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def healthy(port: int) -> bool:
-    try:
-        return bool(httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json() == {"status": "ok"})
-    except httpx.HTTPError:
-        return False
-
-
-def wait_for(condition: Callable[[], bool], served: "Served", timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, served.output()
-        assert served.process.poll() is None, served.output()
-        time.sleep(0.3)
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[bytes]
-    port: int
-    lines: list[str] = field(default_factory=list)
-
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def worker_pids(self) -> list[int]:
-        return [int(pid) for pid in re.findall(r"worker started \(pid=(\d+)\)", self.output())]
-
-
-@contextmanager
-def serve(tmp_path: Path) -> Iterator[Served]:
-    """`manage.py serve` on a free port (PORT), on the test database and an embedded broker of its own, until
-    the web server answers and the worker is ready."""
-    collect_static()
-    port = free_port()
-    env = {
-        **os.environ,
-        "CONSOLE_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": database_url(),
-        "SECURE_COOKIES": "0",
-        # What `make run` passes on: serve takes its defaults from the settings, which read these.
-        "PORT": str(port),
-        "WEB_PROCESSES": "1",
-        "WORKER_CONCURRENCY": "1",
-        "GRPC_PORT": "0",  # no gRPC server on the default port (tests/grpc/test_serve_grpc.py runs one)
-    }
-    env.pop("CELERY_BROKER_URL", None)  # the embedded broker, in this test's own folder
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    served = Served(process, port)
-    assert process.stdout is not None
-    stdout = process.stdout
-    reader = threading.Thread(target=lambda: served.lines.extend(line.decode() for line in stdout), daemon=True)
-    reader.start()
-    try:
-        wait_for(lambda: healthy(port) and " ready." in served.output(), served)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        reader.join(timeout=10)
-        end_other_sessions()
 
 
 def test_it_serves_and_stops_the_web_server_and_the_worker_on_sigterm(tmp_path: Path) -> None:

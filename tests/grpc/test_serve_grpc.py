@@ -1,13 +1,7 @@
 """`manage.py serve` runs the gRPC server on GRPC_PORT beside the web server and the worker, with hosted
 media URLs pointing at the web server, and stops it with them; GRPC_PORT=0 runs none."""
 
-import os
 import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,54 +10,11 @@ from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 
 from console.localapi.models import App, Token
 from console.localapi.models import User as LocalUser
-from tests.core.test_serve import Served, free_port, healthy, wait_for
 from tests.grpc.conftest import official_stub
 from tests.images import png
-from tests.processes import ROOT, collect_static, database_url, end_other_sessions
+from tests.processes import free_port, serve, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@contextmanager
-def serve(tmp_path: Path, grpc_port: int) -> Iterator[Served]:
-    collect_static()
-    port = free_port()
-    env = {
-        **os.environ,
-        "CONSOLE_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": database_url(),
-        "SECURE_COOKIES": "0",
-        "PORT": str(port),
-        "GRPC_PORT": str(grpc_port),
-        "WEB_PROCESSES": "1",
-        "WORKER_CONCURRENCY": "1",
-    }
-    env.pop("CELERY_BROKER_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    served = Served(process, port)
-    assert process.stdout is not None
-    stdout = process.stdout
-    reader = threading.Thread(target=lambda: served.lines.extend(line.decode() for line in stdout), daemon=True)
-    reader.start()
-    try:
-        wait_for(lambda: healthy(port) and " ready." in served.output(), served)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        reader.join(timeout=10)
-        end_other_sessions()
 
 
 def test_serve_runs_grpc_beside_the_web_server_and_stops_it_on_sigterm(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures for the local API: a user with a token, and the official client pointed at a live server."""
+"""Fixtures for the local API: a user with a token, and the official client pointed at a live server; the
+labeling team of the task and annotation tests."""
 
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -55,3 +56,20 @@ def alice(make_caller: MakeCaller) -> Caller:
 @pytest.fixture
 def alice_app(alice: Caller) -> App:
     return App.objects.create(user=alice.user, app_id="main", name="Main app")
+
+
+@dataclass
+class Team:
+    """The labeling tests' people, each signed in as themselves: the app's owner (alice), three labelers
+    and a reviewer."""
+
+    owner: Caller
+    bob: Caller
+    carol: Caller
+    dave: Caller
+    rita: Caller
+
+
+@pytest.fixture
+def team(make_caller: MakeCaller) -> Team:
+    return Team(*(make_caller(name) for name in ("alice", "bob", "carol", "dave", "rita")))

@@ -1,7 +1,6 @@
 """What the labeling tests share: an owner's app with concepts and a dataset of processed inputs, labelers
 and a reviewer signed in as themselves, and short ways to make a task, label and review."""
 
-from dataclasses import dataclass
 from typing import Any
 
 from clarifai_grpc.grpc.api import resources_pb2 as r
@@ -11,6 +10,7 @@ from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from console.localapi import status
 from console.localapi.models import App, Concept, Dataset, DatasetInput, Input
 from tests.localapi.conftest import Caller
+from tests.localapi.conftest import Team as Team  # the `team` fixture's, found here too
 
 CONCEPTS = ("cat", "dog", "bird")
 OWNER = "alice"
@@ -141,12 +141,3 @@ def input_concepts(owner: Caller, input_id: str) -> dict[str, float]:
 def annotations(caller: Caller, **filters: Any) -> list[r.Annotation]:
     response = ok(caller.call("ListAnnotations", s.ListAnnotationsRequest(user_app_id=ids(), **filters)))
     return list(response.annotations)
-
-
-@dataclass
-class Team:
-    owner: Caller
-    bob: Caller
-    carol: Caller
-    dave: Caller
-    rita: Caller

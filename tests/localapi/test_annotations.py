@@ -11,7 +11,6 @@ from clarifai_grpc.grpc.api.status.status_pb2 import Status
 from console.localapi.context import Context
 from console.localapi.handlers.annotations import list_annotations
 from console.localapi.models import Annotation, App, InputConcept, Task, Token
-from tests.localapi.conftest import MakeCaller
 from tests.localapi.labeling_helpers import (
     Team,
     annotate,
@@ -28,11 +27,6 @@ from tests.localapi.labeling_helpers import (
     submit,
     task,
 )
-
-
-@pytest.fixture
-def team(make_caller: MakeCaller) -> Team:
-    return Team(*(make_caller(name) for name in ("alice", "bob", "carol", "dave", "rita")))
 
 
 @pytest.fixture
@@ -163,6 +157,29 @@ def test_annotations_list_by_task_user_and_status_and_list_their_workers(team: T
     assert Task.objects.get(task_id="t").assignments.get(worker_id="bob", input__input_id="in-001").status_code == (
         codes.TASK_ASSIGNMENT_SUCCESS
     )
+
+
+def test_a_review_decision_changes_the_annotations_modified_at(team: Team, app: App) -> None:
+    ok(post_task(team.owner, task("t", ["bob", "carol"], review="MANUAL", reviewers=("rita",))))
+    next_inputs(team.bob, "t")
+    next_inputs(team.carol, "t")
+    label(team.bob, "t", "in-001", "cat")
+    label(team.carol, "t", "in-001", "dog")
+
+    def modified(user_id: str) -> tuple[int, float]:
+        (annotation,) = annotations(team.rita, task_id="t", user_ids=[user_id])
+        return annotation.status.code, annotation.modified_at.ToDatetime().timestamp()
+
+    (_, bob_submitted), (_, carol_submitted) = modified("bob"), modified("carol")
+    (carols,) = review_start(team.rita, "t", "carol")
+    ok(decide(team.rita, "t", "REVIEW_APPROVE", (carols.id, "")))
+    (bobs,) = review_start(team.rita, "t", "bob")
+    ok(decide(team.rita, "t", "REVIEW_REJECT", (bobs.id, "not a cat")))
+
+    carol_code, carol_reviewed = modified("carol")
+    bob_code, bob_reviewed = modified("bob")
+    assert carol_code == codes.ANNOTATION_SUCCESS and carol_reviewed > carol_submitted
+    assert bob_code == codes.ANNOTATION_REVIEW_DENIED and bob_reviewed > bob_submitted
 
 
 # Bad input

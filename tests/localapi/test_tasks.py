@@ -31,11 +31,6 @@ from tests.localapi.labeling_helpers import (
 
 
 @pytest.fixture
-def team(make_caller: MakeCaller) -> Team:
-    return Team(*(make_caller(name) for name in ("alice", "bob", "carol", "dave", "rita")))
-
-
-@pytest.fixture
 def app(team: Team) -> App:
     return make_app(team.owner, inputs=12)
 

@@ -4,10 +4,8 @@ These tests turn eager mode off: the live server queues messages into a broker f
 own, and `celery worker` runs as a separate process on the test database.
 """
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +23,8 @@ from console.celery import app as celery_app
 from console.localapi.models import App, Input
 from tests.images import jpeg, png
 from tests.localapi.conftest import Caller
-from tests.processes import ROOT, database_url, end_other_sessions
 from tests.servers import QuietHandler, serving
+from tests.workers import worker_processes
 
 pytestmark = pytest.mark.worker
 
@@ -66,35 +64,8 @@ def _drop_connections() -> None:
 
 @pytest.fixture
 def start_worker(broker: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    workers: list[subprocess.Popen[bytes]] = []
-
-    def start(**extra_env: str) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            **broker,
-            "DATABASE_URL": database_url(),
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "SECRET_KEY": "worker-test-secret-key-" + "x" * 40,
-            "LOCALAPI_ALLOW_PRIVATE_URLS": "1",
-            **extra_env,
-        }
-        log = open(tmp_path / f"worker-{len(workers)}.log", "wb")  # noqa: SIM115 (closed with the process)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool=solo", "--loglevel=INFO"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        if worker.poll() is None:
-            worker.terminate()
-            worker.wait(timeout=30)
-    end_other_sessions()
+    with worker_processes(tmp_path, **broker, LOCALAPI_ALLOW_PRIVATE_URLS="1") as start:
+        yield start
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:

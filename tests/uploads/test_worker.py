@@ -9,31 +9,26 @@ exist; they are counted as uploaded, not failed. Runs on the embedded broker, an
 answers at 127.0.0.1:6379 (database 15).
 """
 
-import json
 import signal
 import subprocess
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-import kombu.pools
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from console.celery import app as celery_app
 from console.connections.models import Connection
 from console.jobs.models import Job, JobChunk
 from console.localapi.models import App, Input, Token
 from console.localapi.models import User as LocalUser
 from console.uploads import services
 from console.uploads.models import Upload
+from tests import workers
 from tests.images import png
-from tests.jobs import test_worker as jobs_worker
 from tests.localapi.test_worker import wait_for
-from tests.servers import QuietHandler, serving
+from tests.servers import serving
+from tests.workers import HoldingProxy
 
 pytestmark = pytest.mark.worker
 
@@ -41,100 +36,13 @@ FILES = 2000
 HELD = 8
 
 REDIS = "redis://127.0.0.1:6379/15"
-start_worker = jobs_worker.start_worker
+BROKERS = workers.brokers(REDIS)
+broker = workers.broker
+start_worker = workers.start_worker
 
 
-def _redis_answers() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=0.5).ping())
-    except Exception:
-        return False
-
-
-BROKERS = ["filesystem", pytest.param("redis", marks=pytest.mark.skipif(not _redis_answers(), reason="no Redis"))]
-
-
-@pytest.fixture
-def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A broker of this test's own (a fresh folder, or Redis database 15 emptied), eager mode off."""
-    conf = celery_app.conf
-    saved = (conf.task_always_eager, conf.broker_url, conf.broker_transport, conf.broker_transport_options)
-    if request.param == "redis":
-        import redis
-
-        redis.Redis.from_url(REDIS).flushdb()
-        conf.update(broker_url=REDIS, broker_transport=None, broker_transport_options={})
-        env = {"CELERY_BROKER_URL": REDIS, "CONSOLE_VAR_DIR": str(tmp_path)}
-    else:
-        folders = {
-            "data_folder_in": str(tmp_path / "broker" / "queue"),
-            "data_folder_out": str(tmp_path / "broker" / "queue"),
-            "control_folder": str(tmp_path / "broker" / "control"),
-        }
-        for folder in set(folders.values()):
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        conf.update(
-            broker_url="filesystem://",
-            broker_transport="console.broker:Transport",
-            broker_transport_options={"polling_interval": 0.1, **folders},
-        )
-        env = {"CELERY_BROKER_URL": "filesystem://", "CONSOLE_VAR_DIR": str(tmp_path)}
-    conf.task_always_eager = False
-    kombu.pools.reset()
-    celery_app._after_fork()  # type: ignore[attr-defined]  # private: what Celery does in a forked child
-    yield env
-    conf.update(
-        task_always_eager=saved[0], broker_url=saved[1], broker_transport=saved[2], broker_transport_options=saved[3]
-    )
-    kombu.pools.reset()
-    celery_app._after_fork()  # type: ignore[attr-defined]  # private: what Celery does in a forked child
-
-
-class PostingProxy:
-    """Forwards every request to the local API; records the ids of each PostInputs, holding the `hold`-th."""
-
-    def __init__(self, upstream: str, hold: int = HELD) -> None:
-        self.upstream = upstream
-        self.hold = hold
-        self.sent: Counter[str] = Counter()
-        self.posts = 0
-        self.held = threading.Event()
-        self.release = threading.Event()
-        self.held_ids: list[str] = []
-        self.lock = threading.Lock()
-
-    def handler(self) -> type[QuietHandler]:
-        proxy = self
-
-        class Handler(QuietHandler):
-            def _forward(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.command == "POST" and self.path.rstrip("/").endswith("/inputs"):
-                    ids = [i["id"] for i in json.loads(body)["inputs"]]
-                    with proxy.lock:
-                        proxy.posts += 1
-                        hold = proxy.posts == proxy.hold
-                        proxy.sent.update(ids)
-                    if hold:
-                        proxy.held_ids = ids
-                        proxy.held.set()
-                        proxy.release.wait(60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
-                answer = httpx.request(self.command, proxy.upstream + self.path, content=body, headers=headers)
-                try:
-                    self.send_response(answer.status_code)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(answer.content)))
-                    self.end_headers()
-                    self.wfile.write(answer.content)
-                except OSError:
-                    pass  # the worker that asked is dead
-
-            do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
-
-        return Handler
+def posts_of_inputs(method: str, path: str) -> bool:
+    return method == "POST" and path.rstrip("/").endswith("/inputs")
 
 
 def _files() -> list[SimpleUploadedFile]:
@@ -154,7 +62,7 @@ def test_a_worker_killed_mid_upload_leaves_a_job_another_finishes_with_each_file
     demo, _ = LocalUser.objects.get_or_create(id="demo")
     App.objects.create(user=demo, app_id="big", name="big")
     _, secret = Token.issue(demo)
-    proxy = PostingProxy(live_server.url)
+    proxy = HoldingProxy(live_server.url, posts_of_inputs, hold=HELD)
     env = {"UPLOAD_SPOOL_DIR": str(spool_dir), "JOBS_CHUNK_LEASE": "3", "JOBS_RESUME_EVERY": "1"}
     with serving(proxy.handler()) as url:
         connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
