@@ -1,4 +1,5 @@
-"""The decorator every page over the Clarifai API uses: find the connection, show API failures in place."""
+"""The decorator every page over the Clarifai API uses: find the connection (of the person's team), show API
+failures in place. What the person may do there is checked before, by console.teams.policy.PolicyMiddleware."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -9,7 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from console.clarifai import ClarifaiError
 from console.connections.crypto import TokenUnreadable
 from console.connections.lookups import get_connection
+from console.connections.models import Connection
 from console.core.rendering import upstream_error
+from console.teams.policy import checked_target
 
 
 def connection_page(what: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -19,7 +22,10 @@ def connection_page(what: str) -> Callable[[Callable[..., HttpResponse]], Callab
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, conn_id: int, **kwargs: Any) -> HttpResponse:
-            connection = get_connection(conn_id)
+            # The policy middleware has looked it up and checked the person's role on it (console.teams.policy).
+            connection = checked_target(request)
+            if not isinstance(connection, Connection) or connection.pk != conn_id:
+                connection = get_connection(conn_id, request.user)
             try:
                 return view(request, connection, **kwargs)
             except ClarifaiError as e:
