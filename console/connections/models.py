@@ -45,7 +45,7 @@ class Connection(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.team_id is None:
+        if not self.team_id:  # 0 is no id either
             self.team = default_team()
         super().save(*args, **kwargs)
 

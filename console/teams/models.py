@@ -9,6 +9,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -114,7 +115,7 @@ class Invite(models.Model):
         return f"Invite to {self.team} as {self.role}"
 
     @classmethod
-    def issue(cls, team: Team, role: str, created_by: object) -> tuple["Invite", str]:
+    def issue(cls, team: Team, role: str, created_by: "User") -> tuple["Invite", str]:
         """A new invite and its secret, which is in the link only: it is not stored and cannot be shown again."""
         secret = secrets.token_urlsafe(32)
         invite = cls.objects.create(
@@ -134,7 +135,7 @@ class Invite(models.Model):
     def usable(self) -> bool:
         return self.used_at is None and self.expires_at > timezone.now()
 
-    def accept(self, user: object) -> Membership | None:
+    def accept(self, user: "User") -> Membership | None:
         """Join the team as the invite's role (once: a used or expired invite gives None). A member
         already keeps their role if it is higher."""
         with transaction.atomic():

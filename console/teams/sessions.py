@@ -1,10 +1,10 @@
 """Ending a person's sessions, everywhere: their session rows go, so every process sees them signed out."""
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from django.conf import settings
 
 
 def end_sessions(user: AbstractBaseUser) -> int:

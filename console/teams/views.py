@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,9 +24,15 @@ from console.teams.models import Invite, LastAdmin, Membership, Role, Team
 from console.teams.sessions import end_sessions
 
 
+def _person(request: HttpRequest) -> User:
+    """The signed-in person (the policy middleware lets no one else reach the views that ask)."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 @require_GET
 def team_list(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user_id=request.user.pk).select_related("team")
+    memberships = Membership.objects.filter(user=_person(request)).select_related("team")
     can_create = policy.may(request.user, policy.CREATE_TEAM, None)
     return render(request, "teams/list.html", {"memberships": memberships, "can_create": can_create})
 
@@ -36,7 +43,7 @@ def team_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             team = form.save()
-            Membership.objects.create(team=team, user=request.user, role=Role.ADMIN)
+            Membership.objects.create(team=team, user=_person(request), role=Role.ADMIN)
         messages.success(request, f"Team {team.name} made; you are its admin.")
         return redirect("teams:detail", team.pk)
     return render(request, "teams/new.html", {"form": form})
@@ -67,7 +74,7 @@ def invite_new(request: HttpRequest, team_id: int) -> HttpResponse:
     form = RoleForm(request.POST)
     if not form.is_valid():
         return _team_page(request, team, status=400, invite_form=form)
-    invite, secret = Invite.issue(team, form.cleaned_data["role"], request.user)
+    invite, secret = Invite.issue(team, form.cleaned_data["role"], _person(request))
     # Shown in this answer only: the link's secret is not stored (only its hash) and cannot be shown again.
     link = request.build_absolute_uri(reverse("teams:join", args=[secret]))
     return _team_page(request, team, new_invite=invite, new_link=link)
@@ -132,7 +139,7 @@ def join(request: HttpRequest, secret: str) -> HttpResponse:
         return render(request, "teams/join.html", {"invite": None}, status=404)
     if request.user.is_authenticated:
         if request.method == "POST":
-            return _joined(request, invite, invite.accept(request.user))
+            return _joined(request, invite, invite.accept(_person(request)))
         return render(request, "teams/join.html", {"invite": invite})
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
