@@ -39,10 +39,12 @@ class ConnectionForm(ConnectionModelForm):
         """`teams`: for a new connection, the teams it may go to (those the person is an admin of); a
         choice is offered when there are several."""
         super().__init__(*args, **kwargs)
+        self.only_team = None
         if teams is not None and not self.instance.pk:
-            self.fields["team"] = forms.ModelChoiceField(teams, initial=teams.first(), empty_label=None)
-            if len(teams) < 2:
-                self.fields["team"].widget = forms.HiddenInput()
+            if len(teams) > 1:
+                self.fields["team"] = forms.ModelChoiceField(teams, empty_label=None)
+            else:
+                self.only_team = teams.first()
         if self.instance.pk:
             self.fields["token"].required = False
             # Only the team's admins reach this form, and only they see any part of a token.
@@ -102,8 +104,9 @@ class ConnectionForm(ConnectionModelForm):
 
     def save(self, commit: bool = True) -> Connection:
         connection = super().save(commit=False)
-        if self.cleaned_data.get("team"):
-            connection.team = self.cleaned_data["team"]
+        team = self.cleaned_data.get("team") or self.only_team
+        if team is not None:
+            connection.team = team
         if self.cleaned_data.get("token"):
             connection.set_token(self.cleaned_data["token"])
         if commit:
