@@ -5,6 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from console.clarifai import ClarifaiError
@@ -12,7 +13,7 @@ from console.connections.crypto import TokenUnreadable
 from console.connections.lookups import get_connection
 from console.connections.models import Connection
 from console.core.rendering import upstream_error
-from console.teams.policy import checked_target
+from console.teams.policy import checked_target, was_allowed
 
 
 def connection_page(what: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -22,7 +23,10 @@ def connection_page(what: str) -> Callable[[Callable[..., HttpResponse]], Callab
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, conn_id: int, **kwargs: Any) -> HttpResponse:
-            # The policy middleware has looked it up and checked the person's role on it (console.teams.policy).
+            # The policy middleware has looked it up and checked the person's role on it (console.teams.policy);
+            # without that check (a URL conf served without the middleware) nothing is shown.
+            if not was_allowed(request):
+                raise PermissionDenied("This page was not checked against the roles.")
             connection = checked_target(request)
             if not isinstance(connection, Connection) or connection.pk != conn_id:
                 connection = get_connection(conn_id, request.user)

@@ -170,9 +170,16 @@ def manageable_teams(user: AnyUser) -> "Any":
     return Team.objects.filter(memberships__user_id=user.pk, memberships__role=Role.ADMIN)
 
 
-# What the middleware found for a request: its connection or team and the person's role there.
+# What the middleware found for a request: its connection or team, the person's role there, and that it
+# let the request through.
 TARGET_ATTR = "_policy_target"
 ROLE_ATTR = "_policy_role"
+ALLOWED_ATTR = "_policy_allowed"
+
+
+def was_allowed(request: HttpRequest) -> bool:
+    """Whether PolicyMiddleware checked this request and let it through."""
+    return getattr(request, ALLOWED_ATTR, False) is True
 
 
 def checked_target(request: HttpRequest) -> Connection | Team | None:
@@ -207,6 +214,7 @@ def check(request: HttpRequest, url_name: str, kwargs: dict[str, Any]) -> None:
         logger.error("URL %s has no rule in console.teams.policy.URL_ACTIONS: refused", url_name)
         raise PermissionDenied("This page has no permission rule yet.")
     if action == PUBLIC:
+        setattr(request, ALLOWED_ATTR, True)
         return
     user = request.user
     if not user.is_authenticated:
@@ -217,6 +225,7 @@ def check(request: HttpRequest, url_name: str, kwargs: dict[str, Any]) -> None:
     if target is None:
         if not may(user, action, None):
             raise PermissionDenied(_refusal(action))
+        setattr(request, ALLOWED_ATTR, True)
         return
     team_id = target.team_id if isinstance(target, Connection) else target.pk
     role = role_in(user, team_id)
@@ -226,6 +235,7 @@ def check(request: HttpRequest, url_name: str, kwargs: dict[str, Any]) -> None:
     setattr(request, ROLE_ATTR, role)
     if not allows(role, action):
         raise PermissionDenied(_refusal(action))
+    setattr(request, ALLOWED_ATTR, True)
 
 
 REFUSALS = {

@@ -40,6 +40,8 @@ def _test_pages_are_classified(monkeypatch: pytest.MonkeyPatch) -> None:
     """These pages exist only here; every page needs a rule in the one permission table."""
     monkeypatch.setitem(policy.URL_ACTIONS, "test_refuses", policy.SIGNED_IN)
     monkeypatch.setitem(policy.URL_ACTIONS, "test_breaks", policy.SIGNED_IN)
+
+
 handler403 = "console.core.views.forbidden"
 handler404 = "console.core.views.not_found"
 handler500 = "console.core.views.server_error"
