@@ -34,8 +34,8 @@ def people(db: None, local: Connection) -> dict[str, User]:
 
 @pytest.fixture
 def sign_in(people: dict[str, User]) -> Callable[..., Client]:
-    def make(role: str, **kwargs: bool) -> Client:
-        client = Client(**kwargs)
+    def make(role: str, enforce_csrf_checks: bool = False) -> Client:
+        client = Client(enforce_csrf_checks=enforce_csrf_checks)
         client.force_login(people[role])
         return client
 
