@@ -53,7 +53,7 @@ def _team_page(request: HttpRequest, team: Team, status: int = 200, **extra: Any
     context = {
         "team": team,
         "members": team.memberships.select_related("user"),
-        "connections": team.connections.all(),
+        "team_connections": team.connections.all(),
         "invites": team.invites.usable().select_related("created_by"),
         "invite_form": RoleForm(initial={"role": Role.VIEWER}),
         "roles": Role.choices,
