@@ -29,6 +29,7 @@ def test_a_viewer_sees_no_controls_an_editor_has(
         client = sign_in(role)
         for page, controls in CONTROLS.items():
             html = client.get(base + page).content.decode()
+            assert "{#" not in html  # no template comment spilled into the page
             for control in controls:
                 assert (control in html) is shown, (role, page, control)
         assert ("Create an app" in client.get(f"/c/{local.pk}/apps/").content.decode()) is shown
