@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
 from console.connections.models import Connection
@@ -156,15 +157,15 @@ def may(user: AnyUser, action: str, target: Connection | Team | None) -> bool:
     return allows(role_in(user, team_id), action)
 
 
-def visible_connections(user: AnyUser) -> "Any":
-    """The connections of the teams the user belongs to (a QuerySet)."""
+def visible_connections(user: AnyUser) -> "QuerySet[Connection]":
+    """The connections of the teams the user belongs to."""
     if not user.is_authenticated:
         return Connection.objects.none()
     return Connection.objects.filter(team__memberships__user_id=user.pk)
 
 
-def manageable_teams(user: AnyUser) -> "Any":
-    """The teams the user is an admin of (a QuerySet)."""
+def manageable_teams(user: AnyUser) -> "QuerySet[Team]":
+    """The teams the user is an admin of."""
     if not user.is_authenticated:
         return Team.objects.none()
     return Team.objects.filter(memberships__user_id=user.pk, memberships__role=Role.ADMIN)
