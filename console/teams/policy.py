@@ -222,7 +222,8 @@ def check(request: HttpRequest, url_name: str, kwargs: dict[str, Any]) -> None:
         # Only a view that does its own sign-in check gets here (LoginRequiredMiddleware turned the
         # others away); it answers an anonymous request itself (a 401 for a picture).
         return
-    target = _target(kwargs)
+    # SIGNED_IN and CREATE_TEAM are of no team; a team's action without a team in the URL: of some team.
+    target = _target(kwargs) if action in NEEDS else None
     if target is None:
         if not may(user, action, None):
             raise PermissionDenied(_refusal(action))
