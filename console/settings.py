@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "console.uploads",
     "console.datasets",
     "console.labeling",
+    "console.teams",
     "axes",
 ]
 
@@ -101,6 +102,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view says otherwise (sign-in, health, the local API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Then what the person may do: every URL is classified in console/teams/policy.py.
+    "console.teams.policy.PolicyMiddleware",
+    "console.teams.middleware.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "console.uploads.middleware.UploadSizeMiddleware",  # before anything reads a form (CSRF's view check)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -128,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "console.connections.context_processors.connections",
                 "console.jobs.context_processors.running_jobs",
+                "console.teams.context_processors.permissions",
             ],
         },
     },
@@ -301,6 +306,12 @@ if CACHE_URL:
     SESSION_CACHE_ALIAS = "shared"
 else:
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# A session ends after SESSION_IDLE_SECONDS without a request (its expiry moves on with each request, at
+# most once a minute: console.teams.middleware), and when the browser closes only if that is sooner.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
+# How long a team's invite link can be used (once).
+TEAM_INVITE_SECONDS = env_int("TEAM_INVITE_HOURS", 72, minimum=1) * 3600
 
 # The embedded Clarifai-compatible API.
 LOCALAPI_ALLOW_PRIVATE_URLS = env_bool("LOCALAPI_ALLOW_PRIVATE_URLS", False)

@@ -22,6 +22,7 @@ from console.connections.clients import client_for
 from console.connections.models import BUILTIN_BASE_URL, Connection
 from console.localapi.models import Token
 from console.localapi.models import User as LocalUser
+from console.teams.models import Membership, Role, default_team
 from tests.images import png
 
 
@@ -54,17 +55,23 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def staff(django_user_model: type[User]) -> User:
-    return django_user_model.objects.create_user("ada", password=PASSWORD, is_staff=True)
+    """An admin of the team every connection of a test goes to unless it names another (the oldest)."""
+    user = django_user_model.objects.create_user("ada", password=PASSWORD, is_staff=True)
+    Membership.objects.create(team=default_team(), user=user, role=Role.ADMIN)
+    return user
 
 
 @pytest.fixture
 def member(django_user_model: type[User]) -> User:
-    return django_user_model.objects.create_user("bob", password=PASSWORD)
+    """An editor of that team: changes data, but not its connections or members."""
+    user = django_user_model.objects.create_user("bob", password=PASSWORD)
+    Membership.objects.create(team=default_team(), user=user, role=Role.EDITOR)
+    return user
 
 
 @pytest.fixture
 def console(client: Client, staff: User) -> Client:
-    """The Django test client, signed in as a staff member."""
+    """The Django test client, signed in as an admin of the team."""
     client.force_login(staff)
     return client
 

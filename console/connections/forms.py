@@ -7,10 +7,12 @@ asks for the token again, so the stored one is never sent anywhere else.
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from console.clarifai import ClarifaiError
 from console.connections import clients
 from console.connections.models import Connection
+from console.teams.models import Team
 
 if TYPE_CHECKING:
     ConnectionModelForm = forms.ModelForm[Connection]
@@ -33,11 +35,19 @@ class ConnectionForm(ConnectionModelForm):
             "user_id": "The Clarifai user whose apps this connection shows.",
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, teams: "QuerySet[Team] | None" = None, **kwargs: Any) -> None:
+        """`teams`: for a new connection, the teams it may go to (those the person is an admin of); a
+        choice is offered when there are several."""
         super().__init__(*args, **kwargs)
+        self.only_team = None
+        if teams is not None and not self.instance.pk:
+            if len(teams) > 1:
+                self.fields["team"] = forms.ModelChoiceField(teams, empty_label=None)
+            else:
+                self.only_team = teams.first()
         if self.instance.pk:
             self.fields["token"].required = False
-            # Only staff reach this form, and only staff see any part of a token.
+            # Only the team's admins reach this form, and only they see any part of a token.
             self.fields["token"].help_text = (
                 f"Stored, ending in …{self.instance.token_last4}. Leave empty to keep it, or enter a new one. "
                 "Changing the base URL or the user id needs the token again."
@@ -94,6 +104,9 @@ class ConnectionForm(ConnectionModelForm):
 
     def save(self, commit: bool = True) -> Connection:
         connection = super().save(commit=False)
+        team = self.cleaned_data.get("team") or self.only_team
+        if team is not None:
+            connection.team = team
         if self.cleaned_data.get("token"):
             connection.set_token(self.cleaned_data["token"])
         if commit:

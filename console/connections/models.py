@@ -4,10 +4,13 @@ The token is decrypted only to make requests; it is never rendered, logged or pu
 show only its last four characters.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 from console.connections import crypto
+from console.teams.models import Team, default_team
 
 BUILTIN_BASE_URL = "http://localapi.internal"
 
@@ -28,6 +31,9 @@ class Connection(models.Model):
         help_text="The most calls a second the console makes with this token, from every process together "
         "(0: no limit). The Clarifai API allows about 15.",
     )
+    # Whose: its team's members reach it, each as far as their role allows (console/teams/policy.py).
+    # Saved without one, it goes to the oldest team (teams.models.default_team).
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="connections")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -37,6 +43,11 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.team_id:  # 0 is no id either
+            self.team = default_team()
+        super().save(*args, **kwargs)
 
     def set_token(self, token: str) -> None:
         self.token_encrypted = crypto.encrypt(token)

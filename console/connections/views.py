@@ -1,4 +1,5 @@
-"""Pages to list, add, edit and delete connections."""
+"""Pages to list, add, edit and delete connections: a person sees the connections of their teams; a team's
+admins add, edit and delete them (checked by console.teams.policy before these views run)."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -7,17 +8,17 @@ from django.views.decorators.http import require_http_methods
 
 from console.connections.forms import ConnectionForm
 from console.connections.models import Connection
-from console.core.permissions import staff_required
+from console.teams.policy import manageable_teams, visible_connections
 
 
 def connection_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "connections/list.html", {"items": Connection.objects.all()})
+    items = visible_connections(request.user).select_related("team")
+    return render(request, "connections/list.html", {"items": items})
 
 
-@staff_required
 @require_http_methods(["GET", "POST"])
 def connection_new(request: HttpRequest) -> HttpResponse:
-    form = ConnectionForm(request.POST or None)
+    form = ConnectionForm(request.POST or None, teams=manageable_teams(request.user))
     if request.method == "POST" and form.is_valid():
         connection = form.save(commit=False)
         connection.created_by = request.user if request.user.is_authenticated else None
@@ -27,7 +28,6 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     return render(request, "connections/form.html", {"form": form, "title": "Add a connection"})
 
 
-@staff_required
 @require_http_methods(["GET", "POST"])
 def connection_edit(request: HttpRequest, conn_id: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=conn_id)
@@ -39,7 +39,6 @@ def connection_edit(request: HttpRequest, conn_id: int) -> HttpResponse:
     return render(request, "connections/form.html", {"form": form, "title": f"Edit {connection.name}"})
 
 
-@staff_required
 @require_http_methods(["GET", "POST"])
 def connection_delete(request: HttpRequest, conn_id: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=conn_id, builtin=False)

@@ -1,24 +1,13 @@
-"""Who may do what. Until teams and roles arrive, managing connections is for staff accounts."""
+"""Sign-in checks that views declare themselves. What a signed-in person may do is console/teams/policy.py."""
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
-
-
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_staff:
-            raise PermissionDenied("Only administrators can manage connections.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def signed_in_or_401(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

@@ -12,13 +12,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 from django_htmx.http import retarget
 
-from console.connections.models import Connection
+from console.teams.policy import visible_connections
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """Straight to the apps of the first connection (the built-in one sorts first)."""
-    first = Connection.objects.first()
+    """Straight to the apps of the first connection of the person's teams (the built-in one sorts first)."""
+    first = visible_connections(request.user).first()
     if first is None:
         return render(request, "core/home.html")
     return redirect("apps:list", first.pk)

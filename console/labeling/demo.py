@@ -15,6 +15,8 @@ from django.db import transaction
 
 from console.connections.models import Connection
 from console.labeling.models import ConnectionMember
+from console.localapi.demo import REVIEWERS
+from console.teams.models import Membership, Role
 
 
 def builtin_connection() -> Connection:
@@ -48,7 +50,8 @@ def start_passwords(usernames: list[str]) -> "Future[Passwords]":
 
 def seed_accounts(tokens: dict[str, str], passwords: "Future[Passwords] | None" = None) -> list[tuple[str, str]]:
     """A console account per local API user in `tokens` (same name), with a new password, attached to the
-    built-in connection as that user. Returns (username, password) pairs to print."""
+    built-in connection as that user, and a labeler (or reviewer) of its team. Returns (username, password)
+    pairs to print."""
     connection = builtin_connection()
     users = get_user_model().objects
     made = []
@@ -67,5 +70,8 @@ def seed_accounts(tokens: dict[str, str], passwords: "Future[Passwords] | None" 
             member.clarifai_user_id = user_id
             member.set_token(token)
             member.save()
+            # Their role in the built-in connection's team: as the demo task has them (reviewers review).
+            role = Role.REVIEWER if user_id in REVIEWERS else Role.LABELER
+            Membership.objects.update_or_create(team=connection.team, user=account, defaults={"role": role})
             made.append((user_id, password))
     return made

@@ -136,7 +136,7 @@ def test_a_token_under_a_removed_key_is_reported_not_crashed(console: Client, lo
         local.token()
 
 
-def test_only_staff_manage_connections(client: Client, member: Any, local: Connection) -> None:
+def test_only_team_admins_manage_connections(client: Client, member: Any, local: Connection) -> None:
     client.force_login(member)
     assert client.get("/connections/").status_code == 200
     assert client.get("/connections/new").status_code == 403
@@ -238,7 +238,7 @@ def test_keeping_host_and_user_rechecks_with_the_stored_token(
     assert (team.name, team.token()) == ("Renamed", alice_token)
 
 
-def test_only_staff_see_the_end_of_a_token(client: Client, member: Any, staff: Any, local: Connection) -> None:
+def test_only_team_admins_see_the_end_of_a_token(client: Client, member: Any, staff: Any, local: Connection) -> None:
     ending = f"…{local.token_last4}"
     client.force_login(member)
     assert ending not in client.get("/connections/").content.decode()

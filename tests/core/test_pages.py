@@ -12,6 +12,7 @@ from django.test import Client, override_settings
 from django.urls import path
 
 from console.connections.models import Connection
+from console.teams import policy
 from console.urls import urlpatterns as console_urls
 from tests.markup import find
 
@@ -27,7 +28,20 @@ def breaks(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug")
 
 
-urlpatterns = [path("test/refuses", refuses), path("test/breaks", breaks), *console_urls]
+urlpatterns = [
+    path("test/refuses", refuses, name="test_refuses"),
+    path("test/breaks", breaks, name="test_breaks"),
+    *console_urls,
+]
+
+
+@pytest.fixture(autouse=True)
+def _test_pages_are_classified(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These pages exist only here; every page needs a rule in the one permission table."""
+    monkeypatch.setitem(policy.URL_ACTIONS, "test_refuses", policy.SIGNED_IN)
+    monkeypatch.setitem(policy.URL_ACTIONS, "test_breaks", policy.SIGNED_IN)
+
+
 handler403 = "console.core.views.forbidden"
 handler404 = "console.core.views.not_found"
 handler500 = "console.core.views.server_error"

@@ -13,6 +13,7 @@ from console.connections.models import Connection
 from console.inputs import selection
 from console.jobs.models import Job
 from console.localapi.models import Input
+from console.teams.models import Membership, Role
 from tests.markup import find
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -172,8 +173,10 @@ def test_a_snapshot_is_only_for_whoever_took_it(
 ) -> None:
     answer = console.post(f"/c/{local.pk}/apps/shapes/inputs/snapshot", {"back": ""}, headers=HX).content.decode()
     token = find(r'name="snapshot" value="(\w+)"', answer).group(1)
+    someone = django_user_model.objects.create_user("someone", password="x-long-password-1")  # type: ignore[attr-defined]
+    Membership.objects.create(team=local.team, user=someone, role=Role.EDITOR)  # another editor of the team
     other = Client()
-    other.force_login(django_user_model.objects.create_user("someone", password="x-long-password-1"))  # type: ignore[attr-defined]
+    other.force_login(someone)
     response = other.post(
         bulk(local), {"kind": "delete_inputs", "scope": "all", "snapshot": token, "confirmed": "yes"}, follow=True
     )

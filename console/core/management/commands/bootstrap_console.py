@@ -1,8 +1,9 @@
 """`manage.py bootstrap_console`: the first console account and the built-in connection.
 
-`make run` runs it every time. The first account comes from CONSOLE_ADMIN_USER and
-CONSOLE_ADMIN_PASSWORD (settings) when set; otherwise an `admin` account is made once with a generated
-password, kept in var/first-account (mode 600) and printed while it still works.
+`make run` runs it every time. The first account comes from CONSOLE_ADMIN_USER and CONSOLE_ADMIN_PASSWORD
+(settings) when set; otherwise an `admin` account is made once with a generated password, kept in
+var/first-account (mode 600) and printed while it still works. It is an admin of the built-in
+connection's team.
 """
 
 import secrets
@@ -11,12 +12,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
 from console.connections.crypto import TokenUnreadable
 from console.connections.models import BUILTIN_BASE_URL, Connection
 from console.localapi.models import Token, hash_token
 from console.localapi.models import User as LocalUser
+from console.teams.models import Membership, Role
 
 DEMO_USER = "demo"
 
@@ -25,8 +28,12 @@ class Command(BaseCommand):
     help = "Create the first console account and the built-in connection if they do not exist."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.ensure_first_account()
+        first = self.ensure_first_account()
         self.ensure_builtin_connection()
+        if first is not None:
+            # The first account runs the built-in connection's team (and its connections, members, invites).
+            team = Connection.objects.get(builtin=True).team
+            Membership.objects.get_or_create(team=team, user=first, defaults={"role": Role.ADMIN})
 
     def ensure_builtin_connection(self) -> None:
         """A connection to the local API as its demo user, with a token only the console holds."""
@@ -45,7 +52,8 @@ class Command(BaseCommand):
         connection.save()
         self.stdout.write(f"Built-in connection {connection.name!r} to the local API as user {demo.id}.")
 
-    def ensure_first_account(self) -> None:
+    def ensure_first_account(self) -> User | None:
+        """The first account (None when it is not known: an earlier one whose password was not kept)."""
         users = get_user_model().objects
         username = settings.CONSOLE_ADMIN_USER
         password = settings.CONSOLE_ADMIN_PASSWORD
@@ -55,7 +63,7 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save()
             self.stdout.write(f"Sign in as {username} (password from CONSOLE_ADMIN_PASSWORD).")
-            return
+            return user
         saved = Path(settings.VAR_DIR) / "first-account"
         if not users.filter(is_superuser=True).exists():  # the demo's labelers are no first account
             password = secrets.token_urlsafe(12)
@@ -69,5 +77,6 @@ class Command(BaseCommand):
             found = users.filter(username=username).first()
             if found is not None and found.check_password(password):
                 self.stdout.write(f"Sign in as {username} with password {password}")
-                return
+                return found
         self.stdout.write("Sign in with your console account.")
+        return None
