@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 
 from console.connections.models import Connection
@@ -134,7 +134,8 @@ def role_in(user: AnyUser, team: Team | int | None) -> str | None:
     if team is None or not user.is_authenticated:
         return None
     team_id = team if isinstance(team, int) else team.pk
-    return Membership.objects.filter(user_id=user.pk, team_id=team_id).values_list("role", flat=True).first()
+    # order_by(): the model's ordering (by user name) would join the users for nothing.
+    return Membership.objects.filter(user_id=user.pk, team_id=team_id).order_by().values_list("role", flat=True).first()
 
 
 def allows(role: str | None, action: str) -> bool:
@@ -193,19 +194,28 @@ def checked_role(request: HttpRequest) -> str | None:
     return role
 
 
-def _target(kwargs: dict[str, Any]) -> Connection | Team | None:
-    """The connection or team the URL names; Http404 when there is none such."""
+def _target(kwargs: dict[str, Any], user: AnyUser) -> tuple[Connection | Team | None, str | None]:
+    """The connection or team the URL names, and the user's role in its team (None: not a member);
+    Http404 when there is none such. A connection comes with the role in the same query: every
+    thumbnail of a grid is a request checked here."""
+    user_id = int(user.pk or 0)  # signed in here: check() turned the anonymous away
     if "conn_id" in kwargs:
-        connection = Connection.objects.select_related("team").filter(pk=kwargs["conn_id"]).first()
+        role = Membership.objects.filter(team_id=OuterRef("team_id"), user_id=user_id).order_by().values("role")[:1]
+        connection = (
+            Connection.objects.select_related("team")
+            .annotate(member_role=Subquery(role))
+            .filter(pk=kwargs["conn_id"])
+            .first()
+        )
         if connection is None:
             raise Http404("There is no such connection.")
-        return connection
+        return connection, connection.member_role
     if "team_id" in kwargs:
         team = Team.objects.filter(pk=kwargs["team_id"]).first()
         if team is None:
             raise Http404("There is no such team.")
-        return team
-    return None
+        return team, role_in(user, team)
+    return None, None
 
 
 def check(request: HttpRequest, url_name: str, kwargs: dict[str, Any]) -> None:
@@ -223,14 +233,12 @@ def check(request: HttpRequest, url_name: str, kwargs: dict[str, Any]) -> None:
         # others away); it answers an anonymous request itself (a 401 for a picture).
         return
     # SIGNED_IN and CREATE_TEAM are of no team; a team's action without a team in the URL: of some team.
-    target = _target(kwargs) if action in NEEDS else None
+    target, role = _target(kwargs, user) if action in NEEDS else (None, None)
     if target is None:
         if not may(user, action, None):
             raise PermissionDenied(_refusal(action))
         setattr(request, ALLOWED_ATTR, True)
         return
-    team_id = target.team_id if isinstance(target, Connection) else target.pk
-    role = role_in(user, team_id)
     if role is None:
         raise Http404("Not a member of this team.")
     setattr(request, TARGET_ATTR, target)
