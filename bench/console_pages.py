@@ -30,6 +30,7 @@ from console.localapi.demo import DEMO_USER
 from console.localapi.models import Token
 from console.localapi.models import User as LocalUser
 from console.localapi.transport import LocalAPITransport
+from console.teams.models import Membership, Role
 
 TITLE = "Console pages"
 PER_PAGE = 128
@@ -113,6 +114,9 @@ def _builtin_connection() -> Connection:
 
 def _client() -> Client:
     user, _ = get_user_model().objects.get_or_create(username=CONSOLE_USER, defaults={"is_staff": True})
+    builtin = Connection.objects.filter(builtin=True).first()
+    if builtin is not None:  # an admin of its team, so that every page and action is open to it
+        Membership.objects.update_or_create(team=builtin.team, user=user, defaults={"role": Role.ADMIN})
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     return client
