@@ -21,7 +21,8 @@ ME = r.UserAppIDSet(user_id="me")
 
 
 def post_key(alice: Caller, **fields: object) -> s.MultiKeyResponse:
-    return alice.call("PostKeys", s.PostKeysRequest(user_app_id=ME, keys=[r.Key(**fields)]))  # type: ignore[arg-type]
+    got: s.MultiKeyResponse = alice.call("PostKeys", s.PostKeysRequest(user_app_id=ME, keys=[r.Key(**fields)]))  # type: ignore[arg-type]
+    return got
 
 
 def app_key(alice: Caller, app_id: str = "main", scopes: tuple[str, ...] = ("All",), **fields: object) -> str:
@@ -38,9 +39,7 @@ def as_key(alice: Caller, secret: str) -> Caller:
 def add_input(caller: Caller, input_id: str, app_ids: r.UserAppIDSet | None = None) -> int:
     got = caller.call(
         "PostInputs",
-        s.PostInputsRequest(
-            user_app_id=app_ids, inputs=[r.Input(id=input_id, data=r.Data(text=r.Text(raw="hello")))]
-        ),
+        s.PostInputsRequest(user_app_id=app_ids, inputs=[r.Input(id=input_id, data=r.Data(text=r.Text(raw="hello")))]),
     )
     code: int = got.status.code
     return code
