@@ -2,6 +2,7 @@
 stored only as its hash; an app-specific key reaches its app alone, the short routes included, within its
 scopes and endpoints."""
 
+import json
 from datetime import timedelta
 
 import httpx
@@ -9,10 +10,13 @@ import pytest
 from clarifai_grpc.grpc.api import resources_pb2 as r
 from clarifai_grpc.grpc.api import service_pb2 as s
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from google.protobuf import timestamp_pb2
 
-from console.localapi.models import App, Token, hash_token
+from console.localapi import dispatch
+from console.localapi.models import App, Collaborator, Token, User, hash_token
 from tests.images import png
 from tests.localapi.conftest import Caller, MakeCaller
 from tests.localapi.test_bad_input import assert_status
@@ -208,3 +212,27 @@ def test_keys_need_their_scopes(make_caller: MakeCaller, rpc: str) -> None:
     request = s.ListKeysRequest(user_app_id=ME) if rpc == "ListKeys" else s.PostKeysRequest(user_app_id=ME)
     got = reader.call(rpc, request)
     assert got.status.code == codes.CONN_INSUFFICIENT_SCOPES and "Keys:" in got.status.details
+
+
+def queries_of(secret: str, path: str) -> tuple[int, list[str]]:
+    """The status code and the SQL of one GET through the dispatcher, in this process."""
+    with CaptureQueriesContext(connection) as queries:
+        reply = dispatch.handle("GET", path, [], f"Key {secret}", b"", "http://testserver")
+    return json.loads(reply.body)["status"]["code"], [q["sql"] for q in queries]
+
+
+@pytest.mark.django_db
+def test_checking_keys_and_collaborators_costs_no_query_on_the_owners_app() -> None:
+    """A personal token on its owner's app: one query for the token, one for the app, as before keys and
+    collaborators; an app key finds its app with the token; a collaborator pays one query for the app."""
+    alice, bob = User.objects.create(id="alice"), User.objects.create(id="bob")
+    app = App.objects.create(user=alice, app_id="main")
+    pat = Token.issue(alice)[1]
+    key = Token.issue(alice, app=app)[1]
+    code, owner = queries_of(pat, "/v2/users/me/apps/main")
+    assert code == codes.SUCCESS and len(owner) == 2, owner
+    code, keyed = queries_of(key, "/v2/users/me/apps/main")
+    assert code == codes.SUCCESS and len(keyed) == 1, keyed
+    Collaborator.objects.create(app=app, user=bob, collaborator_id="c", scopes=["Apps:Get"])
+    code, collaborator = queries_of(Token.issue(bob)[1], "/v2/users/alice/apps/main")
+    assert code == codes.SUCCESS and len(collaborator) == 2, collaborator
