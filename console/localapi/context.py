@@ -10,6 +10,10 @@ class Context:
     token: Token
     origin: str  # scheme://host[:port] the request came to; hosted media URLs start with it
     req_id: str
+    # The RPC called and the scope its handler needs: a collaborator's own scopes are checked against
+    # them when the app turns out to be another user's (handlers.common.get_app).
+    rpc: str = ""
+    scope: str | None = None
 
     @property
     def user(self) -> User:

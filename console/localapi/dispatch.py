@@ -132,9 +132,12 @@ def call(rpc: str, fill: Callable[[Message], None], authorization: str | None, o
             raise ApiError(status.NOT_IMPLEMENTED, details=f"{rpc} is not implemented by the local API.")
         if handler.scope and not token.allows(handler.scope):
             raise ApiError(status.CONN_INSUFFICIENT_SCOPES, details=f"{rpc} needs the scope {handler.scope}.")
+        if not token.allows_rpc(rpc):
+            raise ApiError(status.CONN_INSUFFICIENT_SCOPES, details=f"This key may not call {rpc}: see its endpoints.")
         request = GetMessageClass(found.input_type)()
         fill(request)
-        response = handler.func(Context(token=token, origin=origin, req_id=req_id), request)
+        ctx = Context(token=token, origin=origin, req_id=req_id, rpc=rpc, scope=handler.scope)
+        response = handler.func(ctx, request)
         if not status_of(response).code:
             status_of(response).CopyFrom(status.make(status.SUCCESS))
     except Exception as e:  # every failure becomes an answer; unexpected ones are logged
@@ -162,7 +165,8 @@ def authenticate(authorization: str | None) -> Token:
         raise ApiError(status.CONN_KEY_INVALID, details="Send your token in the header 'Authorization: Key <token>'.")
     if scheme.lower() != "key" or not secret.strip():
         raise ApiError(status.CONN_KEY_INVALID, details="The Authorization header must be 'Key <token>'.")
-    token = Token.objects.select_related("user").filter(key_hash=hash_token(secret.strip())).first()
+    # One query, whatever the key: an app-specific key's app comes in the same row.
+    token = Token.objects.select_related("user", "app").filter(key_hash=hash_token(secret.strip())).first()
     if token is None:
         raise ApiError(status.CONN_KEY_INVALID, details="This token is not valid: it is wrong or was deleted.")
     if token.expires_at and token.expires_at <= timezone.now():
@@ -175,14 +179,15 @@ _HOSTED_SQL = (
     f"SELECT i.image_format, i.status_code, t.scopes FROM {Input._meta.db_table} i"  # noqa: S608
     f" JOIN {App._meta.db_table} a ON a.id = i.app_id JOIN {Token._meta.db_table} t ON t.user_id = a.user_id"
     " WHERE i.app_id = %s AND i.media_key = %s AND a.deleted = %s AND t.key_hash = %s"
-    " AND (t.expires_at IS NULL OR t.expires_at > %s)"
+    " AND (t.expires_at IS NULL OR t.expires_at > %s) AND (t.app_id IS NULL OR t.app_id = a.id)"
 )
 
 
 def _hosted_picture(app_pk: int, media_key: str, authorization: str | None) -> tuple[str, int, bool] | None:
     """A hosted picture's format and status, and whether the token may read it, in one query of raw SQL:
     the ORM took three quarters of a thumbnail's time building two queries. None when the token is not
-    a live one of the app's owner, or there is no such picture."""
+    a live one of the app's owner (a personal one, or a key for this app), or there is no such picture;
+    collaborators take the longer way."""
     scheme, _, secret = (authorization or "").strip().partition(" ")
     if scheme.lower() != "key" or not secret.strip():
         return None
@@ -217,13 +222,17 @@ def _hosted(verb: str, path: str, authorization: str | None) -> Reply:
             content_type=media.content_type(size, image_format),
             headers={"Cache-Control": "private, max-age=86400", "Content-Length": str(len(data))},
         )
-    # Not served at once: the longer way, which says why (no token, an expired one, no such picture, no scope).
+    # Not served at once: the longer way, which says why (no token, an expired one, no such picture, no
+    # scope), and lets a collaborator of the app in.
     token = authenticate(authorization)
     item = (
-        Input.objects.filter(app_id=int(app), media_key=match["key"], app__user=token.user, app__deleted=False)
-        .only("image_format", "status_code", "app_id", "media_key")
+        Input.objects.filter(app_id=int(app), media_key=match["key"], app__deleted=False)
+        .select_related("app")
+        .only("image_format", "status_code", "app_id", "media_key", "app__user")
         .first()
     )
+    if item is None or not token.reaches(item.app, "Inputs:Get"):
+        item = None
     if item is None or item.status_code != status.INPUT_SUCCESS or size not in media.SIZES:
         raise ApiError(status.CONN_DOES_NOT_EXIST, details="There is no hosted picture at this URL.")
     if not token.allows("Inputs:Get"):

@@ -92,7 +92,8 @@ def build_archive(export: DatasetVersionExport) -> bytes:
 
 
 def download(token: Token, path: str) -> tuple[bytes, str]:
-    """A finished archive and a file name for it, for a token of the app's owner that may read datasets."""
+    """A finished archive and a file name for it, for a token that reaches the app (its owner's, or a
+    collaborator's) and may read datasets."""
     match = PATH.match(path)
     assert match is not None
     export = (
@@ -103,7 +104,7 @@ def download(token: Token, path: str) -> tuple[bytes, str]:
     if export is None or export.status_code != status.EXPORT_SUCCESS:
         raise ApiError(status.CONN_DOES_NOT_EXIST, details="There is no finished export at this URL.")
     dataset = export.version.dataset
-    if dataset.app.user_id != token.user_id:
+    if not token.reaches(dataset.app, "Datasets:Get"):
         raise ApiError(status.CONN_INSUFFICIENT_SCOPES, details="This token cannot read this export.")
     if not token.allows("Datasets:Get"):
         raise ApiError(status.CONN_INSUFFICIENT_SCOPES, details="Downloading an export needs the scope Datasets:Get.")

@@ -7,6 +7,7 @@ integer primary keys stay inside. Tokens are kept only as SHA-256 hashes.
 import hashlib
 import secrets
 import uuid
+from datetime import datetime
 
 from django.db import models
 
@@ -30,30 +31,75 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+KEY_ID_LENGTH = 12  # a key's public id is the start of its secret (console.localapi.handlers.keys)
+PERSONAL_ACCESS_TOKEN = "personal_access_token"  # noqa: S105 (a key type, not a secret)
+APP_SPECIFIC_KEY = "app_specific_key"
+
+
 class Token(models.Model):
-    """A personal access token. `scopes` ["All"] allows everything; otherwise names like "Inputs:Get"."""
+    """A key: a personal access token, or an app-specific API key when `app` is set (it reaches that app
+    only, and the short routes find the app from it). `scopes` ["All"] allows everything, otherwise names
+    like "Inputs:Get"; `endpoints`, when not empty, are the only RPCs it may call. The secret is kept only
+    as its SHA-256; `key_id`, the start of the secret, names the key in ListKeys and the like."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
+    key_id = models.CharField(max_length=64, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)
     description = models.CharField(max_length=200, blank=True)
     scopes = models.JSONField(default=list)
+    endpoints = models.JSONField(default=list, blank=True)
+    app = models.ForeignKey("App", on_delete=models.CASCADE, null=True, blank=True, related_name="keys")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"token {self.pk} of {self.user_id}"
+        return f"key {self.key_id} of {self.user_id}"
 
     @classmethod
-    def issue(cls, user: User, description: str = "", scopes: list[str] | None = None) -> tuple["Token", str]:
-        """Create a token and return it with its secret, which is not stored and cannot be shown again."""
-        secret = secrets.token_hex(16)
+    def issue(
+        cls,
+        user: User,
+        description: str = "",
+        scopes: list[str] | None = None,
+        *,
+        endpoints: list[str] | None = None,
+        app: "App | None" = None,
+        expires_at: datetime | None = None,
+    ) -> tuple["Token", str]:
+        """Create a key and return it with its secret, which is not stored and cannot be shown again."""
+        secret = secrets.token_hex(KEY_ID_LENGTH // 2) + secrets.token_hex(16)
         token = cls.objects.create(
-            user=user, key_hash=hash_token(secret), description=description, scopes=scopes or ["All"]
+            user=user,
+            key_id=secret[:KEY_ID_LENGTH],
+            key_hash=hash_token(secret),
+            description=description,
+            scopes=scopes or ["All"],
+            endpoints=endpoints or [],
+            app=app,
+            expires_at=expires_at,
         )
         return token, secret
 
+    @property
+    def kind(self) -> str:
+        return PERSONAL_ACCESS_TOKEN if self.app_id is None else APP_SPECIFIC_KEY
+
     def allows(self, scope: str) -> bool:
         return "All" in self.scopes or scope in self.scopes
+
+    def allows_rpc(self, rpc: str) -> bool:
+        return not self.endpoints or rpc in self.endpoints
+
+    def reaches(self, app: "App", scope: str) -> bool:
+        """Whether this token reaches `app` outside an RPC (hosted media, export downloads): a personal
+        token of its owner or a key for this very app, or a personal token of a collaborator whose scopes
+        allow `scope`. The token's own scopes are for the caller to check."""
+        if self.app_id is not None:
+            return self.app_id == app.pk
+        if app.user_id == self.user_id:
+            return True
+        found = Collaborator.objects.filter(app=app, user_id=self.user_id).first()
+        return found is not None and found.allows(scope)
 
 
 class App(models.Model):
@@ -75,6 +121,33 @@ class App(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}/{self.app_id}"
+
+
+class Collaborator(models.Model):
+    """Another local API user added to an app: they reach it with their own keys, within both their key's
+    scopes and these (console.localapi.handlers.common.get_app), and never the owner's other apps."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="collaborators")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="collaborations")
+    collaborator_id = models.CharField(max_length=ID_MAX)
+    scopes = models.JSONField(default=list)
+    endpoints = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "user"], name="one_collaborator_per_app_user"),
+            models.UniqueConstraint(fields=["app", "collaborator_id"], name="collaborator_id_unique_per_app"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.app_id}"
+
+    def allows(self, scope: str | None, rpc: str | None = None) -> bool:
+        """Whether these scopes allow `scope` (None: any) and the endpoints `rpc` (None: not checked)."""
+        scope_ok = scope is None or "All" in self.scopes or scope in self.scopes
+        return scope_ok and (rpc is None or not self.endpoints or rpc in self.endpoints)
 
 
 class Concept(models.Model):
