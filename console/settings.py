@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "console.uploads",
     "console.datasets",
     "console.labeling",
+    "console.audit",
     "axes",
 ]
 
@@ -99,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "console.audit.context.AuditMiddleware",  # who acts in this request, for the audit trail
     # Every page needs a signed-in user unless its view says otherwise (sign-in, health, the local API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
