@@ -3,8 +3,9 @@
 `AuditMiddleware` opens a scope for each web request (its user read lazily, only when something is
 recorded, so a page of reads costs no query); the job runner opens one per chunk with the job's
 `started_by`. `concurrently` copies the context, so calls made from its threads see the same scope.
-A view that knows the old values of what it is about to change hands them to `before()`; the next
-write of that RPC takes them as its "before".
+A view that knows the old values of what it is about to change hands them to `before()` (or its form
+carries them, signed, in a `was` field: `before_posted()`); the next write of that RPC takes them as its
+"before". Neither costs an API call.
 """
 
 from collections.abc import Callable, Iterator
@@ -63,18 +64,38 @@ def acting_for_job(user_id: int | None, job_id: int, connection_id: int) -> Any:
     return acting(Scope(user_id=user_id, job_id=job_id, connection_id=connection_id))
 
 
-def before(rpc: str, values: Any | Callable[[], Any]) -> None:
-    """The old values of what the next `rpc` call of this request changes (a callable is called now; if
-    it fails, the event says the old values could not be read)."""
-    scope = _scope.get()
-    if scope is None:
+WAS_SALT = "console.audit.was"
+WAS_MAX_AGE = 7 * 24 * 3600  # a page left open for a week still says what it showed
+
+
+def sign_before(values: Any) -> str:
+    """The old values a page shows, signed for a hidden `was` field of its form (tamper-proof, not secret:
+    never put a token in it)."""
+    from django.core import signing
+
+    return signing.dumps(values, salt=WAS_SALT, compress=True)
+
+
+def before_posted(request: HttpRequest, rpc: str) -> None:
+    """The form's `was` field as the "before" of its `rpc` write: the old values as the page showed them
+    when the person opened it (another change made since then shows in the log before this one)."""
+    from django.core import signing
+
+    text = request.POST.get("was", "")
+    if not text:
         return
-    if callable(values):
-        try:
-            values = values()
-        except Exception as e:  # a failed read must never stop the change itself
-            values = {"unknown": f"the old values could not be read ({type(e).__name__})"}
-    scope.befores[rpc] = values
+    try:
+        values = signing.loads(text, salt=WAS_SALT, max_age=WAS_MAX_AGE)
+    except signing.BadSignature:
+        values = {"unknown": "the page's old values were out of date or altered"}
+    before(rpc, values)
+
+
+def before(rpc: str, values: Any) -> None:
+    """The old values of what the next `rpc` call of this request changes, for its event's "before"."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.befores[rpc] = values
 
 
 class AuditMiddleware:

@@ -143,8 +143,7 @@ def concept_rename(request: HttpRequest, connection: Connection, app_id: str, co
     if not form.is_valid():
         messages.error(request, "Give the concept a name.")
         return redirect(back)
-    get = service_pb2.GetConceptRequest(user_app_id=ids(connection, app_id), concept_id=concept_id)
-    audit.before("PatchConcepts", lambda: {"name": client_for(connection).call("GetConcept", get).concept.name})
+    audit.before_posted(request, "PatchConcepts")
     client_for(connection).call(
         "PatchConcepts",
         service_pb2.PatchConceptsRequest(

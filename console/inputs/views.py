@@ -237,6 +237,7 @@ def _detail(
         "next_url": _input_url(connection, app_id, next_id, back),
         "grid_filter_urls": _filter_urls(connection, app_id),
         "history": history(request.user, connection, app_id, "input", item.id),
+        "was": audit.sign_before(audit.edited_input(item)),  # the edit's "before" in the audit trail
     }
     return render_page(request, "inputs/detail.html", context, partial="detail", status=status)
 
@@ -326,7 +327,7 @@ def input_edit(request: HttpRequest, connection: Connection, app_id: str, input_
         request_ = service_pb2.PatchInputsRequest(
             user_app_id=ids(connection, app_id), inputs=[patch], action="overwrite"
         )
-        audit.before("PatchInputs", lambda: audit.edited_input(_get_input(connection, app_id, input_id)))
+        audit.before_posted(request, "PatchInputs")
         try:
             response = client_for(connection).call("PatchInputs", request_)
         except ClarifaiError as e:

@@ -2,6 +2,8 @@
 an input edit, a bulk job (as the person who started it), a concept rename, app and connection changes,
 sign-ins (and failed ones) and refused actions."""
 
+import html
+import re
 from collections.abc import Callable
 
 import pytest
@@ -25,6 +27,13 @@ def shapes(make_app: Callable[..., str]) -> str:
     return make_app("shapes", texts=5, images=1)
 
 
+def was_field(page: bytes) -> str:
+    """The signed old values a page's edit form carries."""
+    found = re.search(r'name="was" value="([^"]+)"', page.decode())
+    assert found, "the form has no was field"
+    return html.unescape(found.group(1))
+
+
 def writes() -> list[AuditEvent]:
     """The API writes recorded (not the sign-ins and connection events around them), oldest first."""
     return list(AuditEvent.objects.filter(api_status__isnull=False).order_by("at", "pk"))
@@ -34,9 +43,10 @@ def test_an_input_edit_is_recorded_with_who_what_before_after_and_the_request_id
     console: Client, local: Connection, shapes: str, staff: User
 ) -> None:
     AuditEvent.objects.all().delete()
+    was = was_field(console.get(f"/c/{local.pk}/apps/shapes/inputs/image-000/").content)
     response = console.post(
         f"/c/{local.pk}/apps/shapes/inputs/image-000/edit",
-        {"concept": ["red"], "value": ["no"], "metadata": '{"split": "train"}'},
+        {"concept": ["red"], "value": ["no"], "metadata": '{"split": "train"}', "was": was},
         REMOTE_ADDR="10.1.2.3",
     )
     assert response.status_code == 200
@@ -76,11 +86,18 @@ def test_a_bulk_job_records_its_writes_as_done_by_the_person_who_started_it(
 
 
 def test_a_concept_rename_keeps_the_old_name_as_before(console: Client, local: Connection, shapes: str) -> None:
-    console.post(f"/c/{local.pk}/apps/shapes/concepts/red/rename", {"name": "Rouge"})
+    was = was_field(console.get(f"/c/{local.pk}/apps/shapes/concepts/red/").content)
+    console.post(f"/c/{local.pk}/apps/shapes/concepts/red/rename", {"name": "Rouge", "was": was})
     (event,) = [e for e in writes() if e.action == "PatchConcepts"]
     assert event.before == {"name": "red"}
     assert (event.after or {})["concepts"] == [{"id": "red", "name": "Rouge"}]
     assert (event.target_kind, event.target_id, event.username) == ("concept", "red", "ada")
+
+
+def test_an_altered_was_field_is_not_taken_as_the_old_values(console: Client, local: Connection, shapes: str) -> None:
+    console.post(f"/c/{local.pk}/apps/shapes/concepts/red/rename", {"name": "Rouge", "was": "forged:value"})
+    (event,) = [e for e in writes() if e.action == "PatchConcepts"]
+    assert event.before == {"unknown": "the page's old values were out of date or altered"}
 
 
 def test_app_settings_keep_the_old_name_and_description(console: Client, local: Connection, shapes: str) -> None:
