@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "console.datasets",
     "console.labeling",
     "console.teams",
+    "console.audit",
     "axes",
 ]
 
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "console.audit.context.AuditMiddleware",  # who acts in this request, for the audit trail
     # Every page needs a signed-in user unless its view says otherwise (sign-in, health, the local API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Then what the person may do: every URL is classified in console/teams/policy.py.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("c/<int:conn_id>/jobs/", include("console.jobs.urls")),
     path("c/<int:conn_id>/", include("console.uploads.urls")),
     path("c/<int:conn_id>/apps/<str:app_id>/datasets/", include("console.datasets.urls")),
+    path("", include("console.audit.urls")),  # /c/<conn_id>/audit/ and /audit/
 ]
 
 handler403 = "console.core.views.forbidden"

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console.apps.forms import AppForm, AppSettingsForm, DeleteAppForm
+from console.audit import context as audit
 from console.clarifai import ClarifaiError, concurrently
 from console.connections.clients import client_for, ids
 from console.connections.decorators import connection_page
@@ -152,6 +153,7 @@ def app_settings(request: HttpRequest, connection: Connection, app_id: str) -> H
         patch = resources_pb2.App(
             id=app_id, name=form.cleaned_data["name"].strip(), description=form.cleaned_data["description"]
         )
+        audit.before("PatchApps", {"name": app.name, "description": app.description})
         try:
             client_for(connection).call("PatchApps", service_pb2.PatchAppsRequest(apps=[patch], action="overwrite"))
         except ClarifaiError as e:

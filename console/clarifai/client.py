@@ -82,6 +82,21 @@ class Media(NamedTuple):
     content_type: str
 
 
+@dataclass(frozen=True)
+class CallReport:
+    """What one `call` did, for the client's `on_call` hook: told after every call, read or write, whether
+    it succeeded or not. `write` says the RPC may change something (not a GET, nor a search by POST).
+    `code` is the Clarifai status code of the answer (None when no status came back); `req_id` the
+    request id the API gave."""
+
+    rpc: str
+    request: Message
+    write: bool
+    code: int | None
+    req_id: str
+    error: ClarifaiError | None = None
+
+
 class ClarifaiClient:
     """A connection to one Clarifai API (the real one or a compatible one) with one token.
 
@@ -104,6 +119,7 @@ class ClarifaiClient:
         media_hosts: Iterable[str] = (),
         max_calls: int = MAX_CALLS,
         stuck_after: float = STUCK_AFTER,
+        on_call: Callable[[CallReport], None] | None = None,
     ) -> None:
         try:
             url = httpx.URL(base_url.strip().rstrip("/"))
@@ -124,6 +140,8 @@ class ClarifaiClient:
         self._host = url.netloc.decode()
         self._media_hosts = frozenset(h.lower() for h in media_hosts)
         self._slots = CallSlots(max_calls, stuck_after)
+        # Told what each call did (the console's audit trail listens); it must be cheap for reads.
+        self._on_call = on_call
         self._token = token
         # httpx.Headers masks Authorization in its repr, so the token stays out of tracebacks that show locals.
         self._auth = httpx.Headers({"Authorization": f"Key {token}"})
@@ -160,11 +178,27 @@ class ClarifaiClient:
         prepared = wire.prepare(rpc, request, self.user_id)
         started = time.perf_counter()
         try:
-            return self._with_retries(
+            response = self._with_retries(
                 rpc, prepared.rpc.idempotent, deadline, lambda until: self._call_once(prepared, until)
             )
+        except ClarifaiError as e:
+            code = e.code if isinstance(e, ClarifaiStatusError) else None
+            self._report(CallReport(rpc, request, not prepared.rpc.idempotent, code, e.req_id, e))
+            raise
         finally:
             timing.record(rpc, started, time.perf_counter())
+        status = response.status  # type: ignore[attr-defined]  # every response of the API has one
+        self._report(CallReport(rpc, request, not prepared.rpc.idempotent, status.code, status.req_id))
+        return response
+
+    def _report(self, report: CallReport) -> None:
+        if self._on_call is None:
+            return
+        try:
+            self._on_call(report)
+        except Exception:
+            # The call happened upstream whatever the hook did: its failure must not look like the call's.
+            log.exception("The on_call hook failed for %s", report.rpc)
 
     def iter_pages(
         self, rpc: str, request: Message, items_field: str, *, per_page: int = 128, deadline: float | None = None

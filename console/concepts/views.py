@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console.audit import context as audit
 from console.clarifai import ClarifaiClient, ClarifaiError, concurrently
 from console.concepts.catalog import Catalog
 from console.concepts.counts import Usage, by_count, counts_if_possible, read_counts
@@ -142,6 +143,7 @@ def concept_rename(request: HttpRequest, connection: Connection, app_id: str, co
     if not form.is_valid():
         messages.error(request, "Give the concept a name.")
         return redirect(back)
+    audit.before_posted(request, "PatchConcepts")
     client_for(connection).call(
         "PatchConcepts",
         service_pb2.PatchConceptsRequest(

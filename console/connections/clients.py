@@ -11,6 +11,7 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from console.audit import recorder
 from console.clarifai import ClarifaiClient, ratelimit
 from console.clarifai.client import STUCK_AFTER
 from console.connections.models import BUILTIN_BASE_URL, Connection
@@ -31,21 +32,34 @@ def client_for(connection: Connection) -> ClarifaiClient:
         if cached is not None and cached[0] == connection.updated_at:
             return cached[1]
         # A replaced client is left to the garbage collector: another thread may still be using it.
-        client = make_client(connection.base_url, connection.token(), connection.user_id, builtin=connection.builtin)
+        client = make_client(
+            connection.base_url, connection.token(), connection.user_id, builtin=connection.builtin, audit=connection.pk
+        )
         _clients[connection.pk] = (connection.updated_at, client)
         return client
 
 
-def make_client(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> ClarifaiClient:
+def make_client(
+    base_url: str, token: str, user_id: str, *, builtin: bool = False, audit: int | None = None
+) -> ClarifaiClient:
+    """A client whose writes go to the audit trail, as made on connection `audit` (None: the connection
+    the console request or job is about), by whoever acts now (console.audit.context)."""
     deadline = settings.CONSOLE_CLARIFAI_DEADLINE
     # A call counts as stuck well before the deadline ends it, so a hanging API is noticed early.
     stuck_after = min(STUCK_AFTER, deadline / 3)
+    on_call = recorder.hook(audit, recorder.Secrets([token]))
     if builtin:
         transport = import_string(settings.CONSOLE_BUILTIN_TRANSPORT)()
         return ClarifaiClient(
-            BUILTIN_BASE_URL, token, user_id, transport=transport, deadline=deadline, stuck_after=stuck_after
+            BUILTIN_BASE_URL,
+            token,
+            user_id,
+            transport=transport,
+            deadline=deadline,
+            stuck_after=stuck_after,
+            on_call=on_call,
         )
-    return ClarifaiClient(base_url, token, user_id, deadline=deadline, stuck_after=stuck_after)
+    return ClarifaiClient(base_url, token, user_id, deadline=deadline, stuck_after=stuck_after, on_call=on_call)
 
 
 def probe(base_url: str, token: str, user_id: str, *, builtin: bool = False) -> None:

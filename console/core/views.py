@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 from django_htmx.http import retarget
 
+from console.audit.recorder import record_refused
 from console.teams.policy import visible_connections
 
 
@@ -48,6 +49,7 @@ def problem(request: HttpRequest, status: int, title: str, message: str, *, relo
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     reason = str(exception) if isinstance(exception, PermissionDenied) and str(exception) else ""
+    record_refused(request, reason)
     return problem(request, 403, "Not allowed", reason or "Your account may not open this page.")
 
 

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from google.protobuf import json_format
 
+from console.audit import context as audit
 from console.clarifai import ClarifaiError, concurrently
 from console.connections.clients import client_for, ids
 from console.connections.decorators import connection_page
@@ -118,6 +119,7 @@ def dataset_edit(request: HttpRequest, connection: Connection, app_id: str, data
             datasets=[_dataset_message(dataset_id, form.cleaned_data)],
             action="overwrite",
         )
+        audit.before("PatchDatasets", {**initial, "metadata": metadata})
         try:
             client_for(connection).call("PatchDatasets", patch)
         except ClarifaiError as e:

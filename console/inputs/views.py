@@ -17,6 +17,8 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from console.audit import context as audit
+from console.audit.queries import history
 from console.clarifai import ClarifaiError, concurrently
 from console.concepts.catalog import Catalog
 from console.connections.clients import client_for, ids
@@ -234,6 +236,8 @@ def _detail(
         "previous_url": _input_url(connection, app_id, previous_id, back),
         "next_url": _input_url(connection, app_id, next_id, back),
         "grid_filter_urls": _filter_urls(connection, app_id),
+        "history": history(request.user, connection, app_id, "input", item.id),
+        "was": audit.sign_before(audit.edited_input(item)),  # the edit's "before" in the audit trail
     }
     return render_page(request, "inputs/detail.html", context, partial="detail", status=status)
 
@@ -323,6 +327,7 @@ def input_edit(request: HttpRequest, connection: Connection, app_id: str, input_
         request_ = service_pb2.PatchInputsRequest(
             user_app_id=ids(connection, app_id), inputs=[patch], action="overwrite"
         )
+        audit.before_posted(request, "PatchInputs")
         try:
             response = client_for(connection).call("PatchInputs", request_)
         except ClarifaiError as e:

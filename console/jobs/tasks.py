@@ -16,6 +16,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
+from console.audit.context import acting_for_job
 from console.celery import queue_now_and_every
 from console.jobs import services
 
@@ -46,7 +47,8 @@ def run_job(self: Any, job_id: int) -> None:
         if not asked_for_help and not (self.request.is_eager or self.app.conf.task_always_eager):
             run_job.delay(job_id)  # another worker, if one is idle, takes the next chunk meanwhile
             asked_for_help = True
-        services.work_on_chunk(job, chunk)
+        with acting_for_job(job.started_by_id, job.pk, job.connection_id):  # the audit trail names who started it
+            services.work_on_chunk(job, chunk)
     run_job.delay(job_id)
 
 

@@ -33,6 +33,8 @@ def client_as(member: ConnectionMember) -> ClarifaiClient:
         cached = _clients.get(member.pk)
         if cached is not None and cached[0] == version:
             return cached[1]
-        client = make_client(connection.base_url, member.token(), connection.user_id, builtin=connection.builtin)
+        client = make_client(
+            connection.base_url, member.token(), connection.user_id, builtin=connection.builtin, audit=connection.pk
+        )
         _clients[member.pk] = (version, client)
         return client

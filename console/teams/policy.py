@@ -61,6 +61,12 @@ URL_ACTIONS: dict[str, Rule] = {
     "connections:list": SIGNED_IN,  # lists only the connections of one's teams
     "teams:list": SIGNED_IN,  # lists only one's teams
     "teams:new": CREATE_TEAM,
+    # The audit trail: a connection's, for its team's admins; the whole console's (sign-ins of no
+    # connection included), for the console's administrators (console.audit.access decides).
+    "audit:log": MANAGE,
+    "audit:csv": MANAGE,
+    "audit:all": SIGNED_IN,
+    "audit:all_csv": SIGNED_IN,
     # Connections
     "connections:new": MANAGE,
     "connections:edit": MANAGE,

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console.audit import recorder as audit
 from console.teams import policy
 from console.teams.forms import RoleForm, SignUpForm, TeamForm
 from console.teams.models import Invite, LastAdmin, Membership, Role, Team
@@ -44,6 +45,9 @@ def team_new(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             team = form.save()
             Membership.objects.create(team=team, user=_person(request), role=Role.ADMIN)
+        audit.record(
+            "team_created", connection=None, targets=[("team", str(team.pk))], summary=f"Team {team.name} made"
+        )
         messages.success(request, f"Team {team.name} made; you are its admin.")
         return redirect("teams:detail", team.pk)
     return render(request, "teams/new.html", {"form": form})
@@ -75,6 +79,12 @@ def invite_new(request: HttpRequest, team_id: int) -> HttpResponse:
     if not form.is_valid():
         return _team_page(request, team, status=400, invite_form=form)
     invite, secret = Invite.issue(team, form.cleaned_data["role"], _person(request))
+    audit.record(
+        "invite_created",
+        connection=None,
+        targets=[("team", str(team.pk))],
+        summary=f"Invite {invite.pk} to {team.name} as {invite.get_role_display().lower()}",
+    )
     # Shown in this answer only: the link's secret is not stored (only its hash) and cannot be shown again.
     link = request.build_absolute_uri(reverse("teams:join", args=[secret]))
     return _team_page(request, team, new_invite=invite, new_link=link)
@@ -84,6 +94,9 @@ def invite_new(request: HttpRequest, team_id: int) -> HttpResponse:
 def invite_revoke(request: HttpRequest, team_id: int, invite_id: int) -> HttpResponse:
     invite = get_object_or_404(Invite, pk=invite_id, team_id=team_id)
     invite.delete()
+    audit.record(
+        "invite_revoked", connection=None, targets=[("team", str(team_id))], summary=f"Invite {invite_id} withdrawn"
+    )
     messages.success(request, "The invite link no longer works.")
     return redirect("teams:detail", team_id)
 
@@ -95,12 +108,22 @@ def member_role(request: HttpRequest, team_id: int, member_id: int) -> HttpRespo
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")
         return redirect("teams:detail", team_id)
+    was = membership.get_role_display().lower()
     try:
         membership.team.set_role(membership, form.cleaned_data["role"])
     except LastAdmin as e:
         messages.error(request, f"{membership.user} is still an admin: {e} Make someone else an admin first.")
     else:
-        messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+        now = membership.get_role_display().lower()
+        audit.record(
+            "role_changed",
+            connection=None,
+            targets=[("team", str(team_id)), ("user", membership.user.get_username())],
+            summary=f"{membership.user} in {membership.team}: {was} → {now}",
+            before={"role": was},
+            after={"role": now},
+        )
+        messages.success(request, f"{membership.user} is now {now}.")
     return redirect("teams:detail", team_id)
 
 
@@ -112,6 +135,12 @@ def member_remove(request: HttpRequest, team_id: int, member_id: int) -> HttpRes
     except LastAdmin as e:
         messages.error(request, f"{membership.user} was not removed: {e} Make someone else an admin first.")
         return redirect("teams:detail", team_id)
+    audit.record(
+        "member_removed",
+        connection=None,
+        targets=[("team", str(team_id)), ("user", membership.user.get_username())],
+        summary=f"{membership.user} removed from {membership.team}",
+    )
     messages.success(request, f"{membership.user} is no longer in {membership.team}.")
     if membership.user_id == request.user.pk:
         return redirect("teams:list")
@@ -122,6 +151,12 @@ def member_remove(request: HttpRequest, team_id: int, member_id: int) -> HttpRes
 def member_sessions(request: HttpRequest, team_id: int, member_id: int) -> HttpResponse:
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=member_id, team_id=team_id)
     ended = end_sessions(membership.user)
+    audit.record(
+        "sessions_ended",
+        connection=None,
+        targets=[("team", str(team_id)), ("user", membership.user.get_username())],
+        summary=f"Ended {ended} session(s) of {membership.user}",
+    )
     plural = "" if ended == 1 else "s"
     messages.success(request, f"Ended {ended} session{plural} of {membership.user}; they must sign in again.")
     if membership.user_id == request.user.pk:
@@ -157,5 +192,11 @@ def join(request: HttpRequest, secret: str) -> HttpResponse:
 def _joined(request: HttpRequest, invite: Invite, membership: Membership | None) -> HttpResponse:
     if membership is None:
         return render(request, "teams/join.html", {"invite": None}, status=404)
+    audit.record(
+        "member_joined",
+        connection=None,
+        targets=[("team", str(invite.team_id)), ("user", membership.user.get_username())],
+        summary=f"{membership.user} joined {invite.team} as {membership.get_role_display()} (invite {invite.pk})",
+    )
     messages.success(request, f"You joined {invite.team} as {membership.get_role_display().lower()}.")
     return redirect("teams:detail", invite.team_id)

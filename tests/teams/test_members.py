@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
+from console.audit.models import AuditEvent
 from console.teams.models import Invite, Membership, Role, Team
 from tests.conftest import PASSWORD
 
@@ -84,6 +85,11 @@ def test_an_admin_changes_a_role_and_removes_a_member(
     admin.post(f"/teams/{team.pk}/members/{viewer.pk}/remove")
     assert not Membership.objects.filter(pk=viewer.pk).exists()
     assert sign_in("viewer").get(f"/teams/{team.pk}/").status_code == 404
+    # Both are in the audit trail, by the admin, the role change with what it was and became.
+    changed, removed = AuditEvent.objects.filter(action__in=["role_changed", "member_removed"]).order_by("pk")
+    assert (changed.username, changed.before, changed.after) == ("admin", {"role": "viewer"}, {"role": "reviewer"})
+    assert changed.summary == f"viewer in {team.name}: viewer → reviewer"
+    assert (removed.username, removed.summary) == ("admin", f"viewer removed from {team.name}")
 
 
 def test_a_team_keeps_its_last_admin(sign_in: Callable[..., Client], team: Team, people: dict[str, User]) -> None:
