@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
 from console.connections.models import Connection
@@ -200,22 +200,26 @@ def checked_role(request: HttpRequest) -> str | None:
     return role
 
 
+_CONNECTION_WITH_ROLE = f"""
+    SELECT c.*, (SELECT m.role FROM {Membership._meta.db_table} m WHERE m.team_id = c.team_id AND m.user_id = %s)
+        AS member_role
+    FROM {Connection._meta.db_table} c WHERE c.id = %s
+"""  # noqa: S608 (table names from the models; the values are parameters)
+
+
 def _target(kwargs: dict[str, Any], user: AnyUser) -> tuple[Connection | Team | None, str | None]:
     """The connection or team the URL names, and the user's role in its team (None: not a member);
     Http404 when there is none such. A connection comes with the role in the same query: every
     thumbnail of a grid is a request checked here."""
     user_id = int(user.pk or 0)  # signed in here: check() turned the anonymous away
     if "conn_id" in kwargs:
-        role = Membership.objects.filter(team_id=OuterRef("team_id"), user_id=user_id).order_by().values("role")[:1]
-        connection = (
-            Connection.objects.select_related("team")
-            .annotate(member_role=Subquery(role))
-            .filter(pk=kwargs["conn_id"])
-            .first()
-        )
+        # Raw SQL: the ORM spends longer building this query than the database answering it.
+        found = Connection.objects.raw(_CONNECTION_WITH_ROLE, [user_id, kwargs["conn_id"]])
+        connection = next(iter(found), None)
         if connection is None:
             raise Http404("There is no such connection.")
-        return connection, connection.member_role
+        role: str | None = getattr(connection, "member_role", None)
+        return connection, role
     if "team_id" in kwargs:
         team = Team.objects.filter(pk=kwargs["team_id"]).first()
         if team is None:
