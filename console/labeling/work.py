@@ -185,6 +185,7 @@ def submit(
     concept_ids = list(dict.fromkeys(c for c in request.POST.getlist("concept") if c))
     user_app_id = ids(connection, app_id)
     problem = "" if input_id else "Say which input this answer is for."
+    code = 400
     if not problem:
         annotation = resources_pb2.Annotation(input_id=input_id, task_id=task_id)
         annotation.data.SetInParent()
@@ -200,6 +201,7 @@ def submit(
                 )
             )
         except ClarifaiError as e:
+            code = 502 if e.outcome_unknown else 400
             problem = write_failed(
                 e,
                 reverse("labeling_work:work", args=[connection.pk, app_id, task_id]),
@@ -209,18 +211,12 @@ def submit(
     if getattr(request, "htmx", False):
         if not problem:
             return HttpResponse(status=204)
-        return render(
-            request, "labeling/work.html#problem", {"problem": problem}, status=400 if not _unknown(problem) else 502
-        )
+        return render(request, "labeling/work.html#problem", {"problem": problem}, status=code)
     if problem:
         messages.error(request, problem)
     else:
         messages.success(request, f"Input {input_id} submitted.")
     return redirect("labeling_work:work", connection.pk, app_id, task_id)
-
-
-def _unknown(problem: str) -> bool:
-    return "may have been saved" in problem
 
 
 # The review queue
@@ -357,6 +353,7 @@ def decide(
                 e, review_url, "See the queue as the API has it now", refused="Nothing was decided: "
             )
     context = {
+        "review_url": reverse("labeling_work:review", args=[connection.pk, app_id, task_id]),
         "answer": Answer(assignment_id, worker, given, annotation_id),
         "input_id": input_id,
         "verdict": verdict,

@@ -2,8 +2,9 @@
 //
 // Workspace ([data-labeling="work"]): every input of the batch is already in the page (one <form> each,
 // pictures loaded ahead); 1-9 toggle the concepts, Enter submits (in the background) and shows the next
-// input at once, s skips, p or Backspace goes back. When few are left, the next batch is fetched
-// (data-more-url) and appended. A submit that fails brings its input back with the reason.
+// input at once, s skips (past the last input, the skipped ones come round again), p or Backspace goes
+// back. When few are left, the next batch is fetched (data-more-url) and appended. A submit that fails
+// brings its input back with the reason.
 //
 // Review ([data-labeling="review"]): j/k move between answers, a approves, r and b put the cursor in
 // the reason field (Enter then rejects or sends back), 1-9 correct the concepts. htmx posts the form and
@@ -40,10 +41,15 @@
     function show(index) {
       const all = forms();
       if (index >= all.length) {
+        more();
+        const skipped = all.findIndex((f) => !f.dataset.state);
+        if (skipped >= 0) {
+          show(skipped); // past the last one: back to what was skipped
+          return;
+        }
         all.forEach((f) => (f.hidden = true));
         current = all.length;
         done.hidden = false;
-        more();
         return;
       }
       current = Math.max(0, index);

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from console.labeling.demo import builtin_connection, seed_accounts
 from console.localapi import demo, status
-from console.localapi.models import Annotation, TaskAssignment
+from console.localapi.models import Annotation, Task, TaskAssignment
 from tests.browser.conftest import Tab
 from tests.browser.test_browse import no_errors_logged, no_horizontal_scroll
 
@@ -134,7 +134,18 @@ def test_two_labelers_and_a_reviewer_go_round_the_loop_with_the_keyboard(
     expect(maya.page.locator("form.work-item:not([hidden]) .sent-back")).to_contain_text("Look at the corners again.")
     expect(maya.page.locator('form.work-item:not([hidden]) input[data-key="1"]')).to_be_checked()
     maya.page.keyboard.press("1")
-    label(maya.page, "2")
+    # A submit the API refuses (the lead paused the task meanwhile) brings the input back with the reason.
+    Task.objects.filter(task_id=demo.DEMO_TASK).update(status_code=status.TASK_IDLE)
+    maya.page.keyboard.press("2")
+    maya.page.keyboard.press("Enter")
+    expect(maya.page.locator("#work-problem")).to_contain_text(f"Input {first} was not submitted")
+    expect(maya.page.locator("#work-problem")).to_contain_text("paused")
+    expect(maya.page.locator("form.work-item:not([hidden])")).to_have_attribute("data-input-id", first)
+    Task.objects.filter(task_id=demo.DEMO_TASK).update(status_code=status.TASK_IN_PROGRESS)
+    maya.page.keyboard.press("Enter")
+    maya.page.wait_for_function(
+        f"() => document.querySelector('form.work-item[data-input-id=\"{first}\"]').dataset.state === 'done'"
+    )
     assert answer(first, "maya").data["concepts"] == [{"id": "square", "value": 1.0}]
 
     # rita approves the fixed answer.
@@ -146,7 +157,8 @@ def test_two_labelers_and_a_reviewer_go_round_the_loop_with_the_keyboard(
     fixed = answer(first, "maya")
     assert (fixed.status_code, fixed.reviewed_by) == (status.ANNOTATION_SUCCESS, "rita")
 
-    for tab in (maya, noah, rita):
+    no_errors_logged(maya, expected="the server responded with a status of 400")  # the refused submit
+    for tab in (noah, rita):
         no_errors_logged(tab)
 
 
