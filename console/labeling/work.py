@@ -327,6 +327,7 @@ def decide(
     was = sorted(c for c in request.POST.get("was", "").split(",") if c)
     user_app_id = ids(connection, app_id)
     corrected = False
+    code = 400
     if not problem and not assignment_id:
         problem = "Say which answer this is about."
     if not problem:
@@ -348,6 +349,7 @@ def decide(
             config.task_assignments.add(id=assignment_id).status.details = reason
             client.put_task_assignments(put)
         except ClarifaiError as e:
+            code = 502 if e.outcome_unknown else 400
             review_url = reverse("labeling_work:review", args=[connection.pk, app_id, task_id])
             problem = write_failed(
                 e, review_url, "See the queue as the API has it now", refused="Nothing was decided: "
@@ -363,7 +365,7 @@ def decide(
         "problem": problem,
     }
     if getattr(request, "htmx", False):
-        return render(request, "labeling/review.html#decided", context, status=400 if problem else 200)
+        return render(request, "labeling/review.html#decided", context, status=code if problem else 200)
     if problem:
         messages.error(request, problem)
     else:

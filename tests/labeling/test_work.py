@@ -3,6 +3,7 @@ seed_demo's labelers maya and noah and reviewer rita, on its task "shape-check" 
 two labelers, reviewed by hand)."""
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from console.labeling.demo import builtin_connection, seed_accounts
 from console.labeling.models import ConnectionMember
 from console.localapi import demo, status
 from console.localapi.models import Annotation, TaskAssignment, TaskMember
+from tests.faults import FaultServer, fault_server
 from tests.markup import find
 
 HX = {"HX-Request": "true"}
@@ -228,3 +230,45 @@ def test_a_person_without_an_identity_is_told_how_to_attach_one(
     member = ConnectionMember.objects.get(user=ada)
     assert member.clarifai_user_id == "noah" and tokens["noah"] not in member.token_encrypted
     assert "Labeling as <strong>noah</strong>" in client.get(base(conn) + "work/").content.decode()
+
+
+@pytest.fixture
+def faulty(settings: Any, db: None) -> Iterator[tuple[FaultServer, Connection]]:
+    settings.CONSOLE_CLARIFAI_DEADLINE = 1
+    with fault_server() as server:
+        connection = Connection(name="Faulty", user_id="u", base_url=server.url)
+        connection.set_token("fault-test-token")
+        connection.save()
+        yield server, connection
+
+
+@pytest.mark.parametrize("kind", ["close", "refuse"])
+def test_a_write_with_no_answer_may_have_been_saved_and_a_refused_one_was_not(
+    client: Client, django_user_model: Any, faulty: tuple[FaultServer, Connection], kind: str
+) -> None:
+    """A member's write that got no answer says it may have been applied (the connection closed after
+    the request went out); one the API refused says nothing was done, with the reason."""
+    server, connection = faulty
+    person = django_user_model.objects.create_user("lee", password="x-long-enough-42")
+    member = ConnectionMember(user=person, connection=connection, clarifai_user_id="lee")
+    member.set_token("lee-own-token")
+    member.save()
+    client.force_login(person)
+    server.fault("POST", kind)  # PostAnnotations
+    server.fault("PUT", kind)  # PutTaskAssignments
+    where = f"/c/{connection.pk}/apps/shapes/tasks/t1/"
+
+    submitted = client.post(where + "work/submit", {"input_id": "in-1", "concept": ["cat"]}, headers=HX)
+    decided = client.post(
+        where + "review/decide",
+        {"assignment_id": "a1", "input_id": "in-1", "worker": "sam", "verdict": "reject", "reason": "No."},
+        headers=HX,
+    )
+    for response, refused in ((submitted, "Input in-1 was not submitted"), (decided, "Nothing was decided")):
+        html = response.content.decode()
+        if kind == "close":
+            assert "may have been saved" in html and refused not in html
+        else:
+            assert response.status_code == 400 and refused in html
+        assert "lee-own-token" not in html and "fault-test-token" not in html
+        assert response.status_code == (502 if kind == "close" else 400)
