@@ -272,3 +272,54 @@ def test_a_write_with_no_answer_may_have_been_saved_and_a_refused_one_was_not(
             assert response.status_code == 400 and refused in html
         assert "lee-own-token" not in html and "fault-test-token" not in html
         assert response.status_code == (502 if kind == "close" else 400)
+
+
+@pytest.mark.django_db
+def test_inputs_where_the_labelers_disagree_come_first_with_the_answers_side_by_side(
+    client: Client, django_user_model: Any, conn: Connection
+) -> None:
+    from console.localapi import labeling
+    from console.localapi.models import App, Task
+
+    app = App.objects.get(user_id=demo.DEMO_USER, app_id=demo.SHAPES_APP)
+    task = Task.objects.create(
+        app=app,
+        task_id="both",
+        name="Both label everything",
+        input_source_type=labeling.DATASET,
+        dataset=app.datasets.get(dataset_id="test"),
+        input_source_id="test",
+        concept_ids=list(demo.SHAPES),
+        worker_strategy=labeling.FULL,
+        review_strategy=labeling.REVIEW_MANUAL,
+        created_by=app.user_id,
+    )
+    TaskMember.objects.bulk_create(
+        [
+            TaskMember(task=task, user_id="maya", role=TaskMember.WORKER, position=0),
+            TaskMember(task=task, user_id="noah", role=TaskMember.WORKER, position=1),
+            TaskMember(task=task, user_id="rita", role=TaskMember.REVIEWER, position=0),
+        ]
+    )
+    where = f"/c/{conn.pk}/apps/{demo.SHAPES_APP}/tasks/both/"
+    answers = {"maya": ["circle", "star"], "noah": ["circle", "square"]}  # agree on the first, not the second
+    inputs: list[str] = []
+    for name, shapes in answers.items():
+        person = as_(client, django_user_model, name)
+        page = person.get(where + "work/").content.decode()
+        inputs = re.findall(r'<form class="work-item[^>]*data-input-id="([^"]+)"', page)[:2]
+        for input_id, shape in zip(inputs, shapes, strict=True):
+            response = person.post(where + "work/submit", {"input_id": input_id, "concept": [shape]}, headers=HX)
+            assert response.status_code == 204
+    agreed, disputed = inputs
+
+    page = as_(client, django_user_model, "rita").get(where + "review/").content.decode()
+    sections = re.findall(r'<section class="review-item card" aria-label="Input ([^"]+)">(.*?)</section>', page, re.S)
+    assert [s[0] for s in sections] == [disputed, agreed], "the disagreement first"
+    disputed_html = sections[0][1]
+    assert "Labelers disagree" in disputed_html and "Labelers disagree" not in sections[1][1]
+    cards = re.findall(r'aria-label="(\w+)\'s answer for', disputed_html)
+    assert cards == ["maya", "noah"], "each labeler's answer side by side"
+    assert (
+        'value="star" data-key="4" checked' in disputed_html and 'value="square" data-key="2" checked' in disputed_html
+    )
