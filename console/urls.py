@@ -13,6 +13,7 @@ urlpatterns = [
     path("c/<int:conn_id>/", include("console.uploads.urls")),
     path("c/<int:conn_id>/apps/<str:app_id>/datasets/", include("console.datasets.urls")),
     path("", include("console.audit.urls")),  # /c/<conn_id>/audit/ and /audit/
+    path("c/<int:conn_id>/apps/<str:app_id>/tasks/<str:task_id>/", include("console.labeling.work_urls")),
 ]
 
 handler403 = "console.core.views.forbidden"

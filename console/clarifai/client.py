@@ -595,6 +595,27 @@ class ClarifaiClient:
     def _unreachable(self, error: httpx.HTTPError) -> str:
         return f"Could not reach {self._host}: {in_words(error)}."
 
+    # Labeling: assignments and annotations -----------------------------------------------------------
+    # Thin, typed wrappers: the labeler's workspace and the review queue (console.labeling.work) call these
+    # with a member's client (console.labeling.identity.client_as), so the API records who did the work.
+
+    def put_task_assignments(self, request: Message) -> Any:
+        """PutTaskAssignments: LABEL_START, LABEL_SUBMIT, REVIEW_START, REVIEW_APPROVE / REJECT /
+        REQUEST_CHANGES."""
+        return self.call("PutTaskAssignments", request)
+
+    def list_next_task_assignments(self, request: Message) -> Any:
+        return self.call("ListNextTaskAssignments", request)
+
+    def post_annotations(self, request: Message) -> Any:
+        return self.call("PostAnnotations", request)
+
+    def list_annotations(self, request: Message) -> Any:
+        return self.call("ListAnnotations", request)
+
+    def patch_annotations(self, request: Message) -> Any:
+        return self.call("PatchAnnotations", request)
+
 
 def retry_after_seconds(value: str | None) -> float | None:
     """A Retry-After header in seconds: either a number of seconds or an HTTP date."""

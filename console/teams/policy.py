@@ -67,6 +67,14 @@ URL_ACTIONS: dict[str, Rule] = {
     "audit:csv": MANAGE,
     "audit:all": SIGNED_IN,
     "audit:all_csv": SIGNED_IN,
+    # Labeling and review, as the person's own Clarifai user (the API checks they are the task's
+    # labeler or reviewer); attaching that identity is part of labeling.
+    "labeling_work:work": LABEL,
+    "labeling_work:submit": LABEL,
+    "labeling_work:identity": LABEL,
+    "labeling_work:review": REVIEW,
+    "labeling_work:decide": REVIEW,
+    "labeling_work:decide_labeler": REVIEW,
     # Connections
     "connections:new": MANAGE,
     "connections:edit": MANAGE,

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from console.labeling import work
+
+app_name = "labeling_work"
+urlpatterns = [
+    path("work/", work.work, name="work"),
+    path("work/submit", work.submit, name="submit"),
+    path("review/", work.review, name="review"),
+    path("review/decide", work.decide, name="decide"),
+    path("review/labeler", work.decide_labeler, name="decide_labeler"),
+    path("identity", work.identity, name="identity"),
+]
