@@ -13,6 +13,8 @@ urlpatterns = [
     path("c/<int:conn_id>/", include("console.uploads.urls")),
     path("c/<int:conn_id>/apps/<str:app_id>/datasets/", include("console.datasets.urls")),
     path("", include("console.audit.urls")),  # /c/<conn_id>/audit/ and /audit/
+    # The tasks' list and making one come first: "tasks/new/" is not a task's id.
+    path("c/<int:conn_id>/apps/<str:app_id>/tasks/", include("console.labeling.urls")),
     path("c/<int:conn_id>/apps/<str:app_id>/tasks/<str:task_id>/", include("console.labeling.work_urls")),
 ]
 
