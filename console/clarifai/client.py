@@ -120,6 +120,7 @@ class ClarifaiClient:
         max_calls: int = MAX_CALLS,
         stuck_after: float = STUCK_AFTER,
         on_call: Callable[[CallReport], None] | None = None,
+        before_call: Callable[[], object] | None = None,
     ) -> None:
         try:
             url = httpx.URL(base_url.strip().rstrip("/"))
@@ -142,6 +143,8 @@ class ClarifaiClient:
         self._slots = CallSlots(max_calls, stuck_after)
         # Told what each call did (the console's audit trail listens); it must be cheap for reads.
         self._on_call = on_call
+        # Run before every call goes out (the console's request-rate limit takes its turn there).
+        self._before_call = before_call
         self._token = token
         # httpx.Headers masks Authorization in its repr, so the token stays out of tracebacks that show locals.
         self._auth = httpx.Headers({"Authorization": f"Key {token}"})
@@ -176,6 +179,8 @@ class ClarifaiClient:
         request type, a field needed by the URL missing): those are bugs, not failures to show.
         """
         prepared = wire.prepare(rpc, request, self.user_id)
+        if self._before_call is not None:
+            self._before_call()
         started = time.perf_counter()
         try:
             response = self._with_retries(

@@ -33,8 +33,12 @@ def acquire(
     *,
     burst: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    wait: bool = True,
 ) -> float:
-    """Wait for this bucket's next turn (`rate` calls a second; 0 means no limit); answer the seconds waited."""
+    """Wait for this bucket's next turn (`rate` calls a second; 0 means no limit); answer the seconds waited.
+
+    With `wait=False` the turn is taken and the call goes at once: a person at a page goes before the
+    jobs, which then wait the longer (their turns come after it)."""
     if rate <= 0:
         return 0.0
     burst = max(1, burst if burst is not None else math.ceil(rate))
@@ -53,8 +57,8 @@ def acquire(
             break
         turn += 1
     cache.set(f"{PREFIX}:{key}:next", turn + 1, timeout=burst / rate + 60)
-    wait = turn / rate - time.time()
-    if wait > 0:
-        sleep(wait)
-        return wait
+    late = turn / rate - time.time()
+    if wait and late > 0:
+        sleep(late)
+        return late
     return 0.0

@@ -15,7 +15,7 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from clarifai_grpc.grpc.api.status import status_code_pb2 as codes
 from google.protobuf import struct_pb2
 
-from console.clarifai import ClarifaiClient, ClarifaiError
+from console.clarifai import ClarifaiError
 from console.clarifai.errors import ClarifaiStatusError, ClarifaiTransportError
 
 # The answers of the API for an input that does not exist.
@@ -208,13 +208,3 @@ def _mixed(response: Any, outcome: Outcome) -> None:
         elif status.code and status.code not in INPUT_OK:
             reason = status.description + (f": {status.details}" if status.details else "")
             outcome.failed[input_id] = (status.code, reason or "refused")
-
-
-def client_call(client: ClarifaiClient, before: Callable[[], object]) -> Call:
-    """A call function that waits for the rate limit's turn before every call."""
-
-    def call(rpc: str, request: Any) -> Any:
-        before()
-        return client.call(rpc, request)
-
-    return call

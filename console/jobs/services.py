@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db import connection as db
 from django.utils import timezone
 
-from console.connections.clients import client_for, wait_for_turn
+from console.connections.clients import client_for
 from console.connections.crypto import TokenUnreadable
 from console.connections.models import Connection
 from console.jobs import kinds
@@ -189,12 +189,12 @@ def work_on_chunk(job: Job, chunk: JobChunk) -> None:
     """Apply one claimed chunk and record what became of each input, or give the chunk back to try later."""
     connection = job.connection
     try:
-        client = client_for(connection)
+        client = client_for(connection, waits=True)  # each call waits for its turn under the rate limit
     except (TokenUnreadable, ValueError) as e:  # a token no configured key decrypts, or one the client refuses
         _give_back(chunk, 0, count_attempt=False)
         pause_job(job, f"The connection's token cannot be used: {e} Fix the connection to resume.")
         return
-    call = kinds.client_call(client, lambda: wait_for_turn(connection))
+    call = client.call
     app = resources_pb2.UserAppIDSet(user_id=connection.user_id, app_id=job.app_id)
     try:
         outcome = kinds.apply(job.kind, job.params, call, app, list(chunk.input_ids))

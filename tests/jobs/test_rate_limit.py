@@ -5,10 +5,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from clarifai_grpc.grpc.api import service_pb2
 
 from console.clarifai import ratelimit
+from console.connections import clients
+from console.connections.models import Connection
+from console.localapi.models import Token
+from console.localapi.models import User as LocalUser
 from tests.processes import ROOT, database_url, end_other_sessions
 
 CALLER = """
@@ -81,3 +87,28 @@ def test_no_limit_means_no_wait_and_each_token_has_its_own_bucket(db: None) -> N
     assert ratelimit.acquire(b, 5, burst=1, sleep=lambda s: None) <= 0.2  # another token: its own next turn
     burst = [ratelimit.acquire(ratelimit.key_for("token-c"), 5, burst=3, sleep=lambda s: None) for _ in range(4)]
     assert burst[:2] == [0.0, 0.0] and burst[3] > 0  # an idle token may make 3 calls at once, not 4
+
+
+def test_a_pages_calls_take_their_turns_at_once_and_a_jobs_calls_wait_behind_them(
+    live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection limited to 2 calls a second, over real HTTP: a page makes 4 calls and none of them
+    waits; a job's call right after waits for the turn after those 4 (about 2 s), so page and jobs
+    together keep to the token's limit."""
+    demo, _ = LocalUser.objects.get_or_create(id="demo")
+    _, secret = Token.issue(demo)
+    connection = Connection(name="Limited", base_url=live_server.url, user_id="demo", rate_limit=2)
+    connection.set_token(secret)
+    connection.save()
+    waited: list[float] = []
+    real = ratelimit.acquire
+    # The real bucket, with its sleeps recorded instead of slept.
+    monkeypatch.setattr(ratelimit, "acquire", lambda key, rate, **kw: real(key, rate, sleep=waited.append, **kw))
+    page, job = clients.client_for(connection), clients.client_for(connection, waits=True)
+    assert page is not job
+
+    for _ in range(4):
+        page.call("ListApps", service_pb2.ListAppsRequest(per_page=1))
+    assert waited == [], "a page's call waited for the rate limit"
+    job.call("ListApps", service_pb2.ListAppsRequest(per_page=1))
+    assert len(waited) == 1 and 1.0 < waited[0] <= 2.0, waited  # its turn comes after the page's four
