@@ -90,7 +90,7 @@ class CollaboratorForm(ScopesForm):
 
 class KeyForm(ScopesForm):
     presets = KEY_PRESETS
-    offered = SCOPES
+    offered = [s for s in SCOPES if s != "Apps:Add"]  # a key of one app makes no apps
 
     description = forms.CharField(
         max_length=200, help_text="What the key is for, to recognise it later (e.g. “nightly export”)."
