@@ -21,11 +21,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from console.apps.access_forms import CollaboratorForm, KeyForm, ScopesForm
 from console.audit import context as audit
 from console.audit.recorder import mask
-from console.clarifai import ClarifaiError
+from console.clarifai import ClarifaiError, ClarifaiStatusError
 from console.connections.clients import client_for, ids
 from console.connections.decorators import connection_page
 from console.connections.models import Connection
-from console.core.rendering import write_failed
+from console.core.rendering import NOT_FOUND_CODES, write_failed
 from console.labeling.models import ConnectionMember
 from console.teams import policy
 from console.teams.models import Membership
@@ -99,10 +99,12 @@ def _collaborators(connection: Connection, app_id: str) -> service_pb2.MultiColl
     return response
 
 
-def people(connection: Connection, app_id: str) -> list[Person]:
+def people(connection: Connection, listed: service_pb2.MultiCollaboratorsResponse | None) -> list[Person]:
     """Every person with some access to the app: the team's members (with their Clarifai identity and its
-    collaborator scopes, if any), the collaborators who are no member, and the app's owner."""
-    listed = _collaborators(connection, app_id)
+    collaborator scopes, if any), the collaborators who are no member, and the app's owner. `listed`: the
+    app's collaborators, None when the API would not list them (the members' scopes are then unknown)."""
+    unknown = listed is None
+    listed = listed or service_pb2.MultiCollaboratorsResponse()
     by_user = {c.user.id: c for c in listed.collaborators}
     owner_id = listed.app_owner.id or connection.user_id
     identities = dict(ConnectionMember.objects.filter(connection=connection).values_list("user_id", "clarifai_user_id"))
@@ -120,6 +122,8 @@ def people(connection: Connection, app_id: str) -> list[Person]:
             person.clarifai_can = "no Clarifai identity on this connection"
         elif clarifai_id == owner_id:
             person.clarifai_can = "everything: owns the app"
+        elif unknown:
+            person.clarifai_can = "unknown: the collaborators could not be read"
         elif clarifai_id in by_user:
             collaborator = by_user[clarifai_id]
             person.clarifai_can = scopes_in_words(list(collaborator.scopes), list(collaborator.endpoints))
@@ -152,7 +156,16 @@ def people(connection: Connection, app_id: str) -> list[Person]:
 @require_GET
 @connection_page("Loading who can do what")
 def access(request: HttpRequest, connection: Connection, app_id: str) -> HttpResponse:
-    context = {**_access_context(connection, app_id, "who"), "people": people(connection, app_id)}
+    """The table; when the API refuses to list the collaborators (a token without the scope), the console's
+    side of it, with the API's words."""
+    listed, error = None, None
+    try:
+        listed = _collaborators(connection, app_id)
+    except ClarifaiStatusError as e:
+        if e.code in NOT_FOUND_CODES:
+            raise  # no such app: the error page
+        error = e
+    context = {**_access_context(connection, app_id, "who"), "people": people(connection, listed), "error": error}
     return render(request, "apps/access.html", context)
 
 

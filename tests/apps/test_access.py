@@ -235,3 +235,16 @@ def test_user_text_is_escaped(
     assert "&lt;b id=&quot;x&quot;&gt;bold&lt;/b&gt;" in page(admin, access_url(local, "keys"))
     typed = admin.post(access_url(local, "collaborators"), {"who": MARKUP, "preset": "viewer"}).content.decode()
     assert MARKUP not in typed
+
+
+def test_a_token_that_may_not_list_collaborators_still_shows_the_console_side(
+    sign_in: Callable[..., Client], local: Connection, shapes: str, labeler_identity: ConnectionMember
+) -> None:
+    assert sign_in("admin").get(f"/c/{local.pk}/apps/no-such-app/access/").status_code == 404
+    _, narrow = Token.issue(LocalUser.objects.get(id="demo"), scopes=["Apps:Get", "Inputs:Get"])
+    local.set_token(narrow)
+    local.save()
+    html = page(sign_in("admin"), access_url(local))
+    assert "The app's collaborators could not be read" in html and "CONN_INSUFFICIENT_SCOPES" in html
+    row = row_of(html, "<strong>labeler</strong>")
+    assert "view, label" in row and "unknown: the collaborators could not be read" in row
