@@ -85,6 +85,13 @@ URL_ACTIONS: dict[str, Rule] = {
     "apps:new": EDIT,
     "apps:settings": EDIT,
     "apps:delete": EDIT,
+    # An app's access: who can do what, its Clarifai collaborators and API keys
+    "apps:access": MANAGE,
+    "apps:collaborators": MANAGE,
+    "apps:collaborator_edit": MANAGE,
+    "apps:collaborator_remove": MANAGE,
+    "apps:keys": MANAGE,
+    "apps:key_delete": MANAGE,
     # Concepts
     "concepts:list": READ,
     "concepts:options": READ,

@@ -61,6 +61,8 @@ def values(local: Connection, team: Team, people: dict[str, User]) -> dict[str, 
         "job_id": 999999,
         "upload_id": 999999,
         "secret": "not-an-invite",
+        "collaborator_id": "no-such-collaborator",
+        "key_ref": "no-such-key",
     }
 
 
