@@ -57,7 +57,7 @@ class Job(models.Model):
     # Why the job is paused or failed, in words fit to show.
     reason = models.TextField(blank=True)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    # Who last resumed the job: from then on it changes data as them (see `person`).
+    # Who last resumed the job: from then on it changes data as them (see `person_id`).
     resumed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

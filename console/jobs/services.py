@@ -140,8 +140,7 @@ def lapsed(job: Job) -> str:
     else:
         why = f"role is now {role}"
     return (
-        f"Paused: {person.get_username()} may no longer change data on {job.connection.name} ({why}). "
-        "An editor can resume it."
+        f"{person.get_username()} may no longer change data on {job.connection.name} ({why}). An editor can resume it."
     )
 
 

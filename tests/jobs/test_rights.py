@@ -62,7 +62,7 @@ def test_a_job_whose_person_may_no_longer_edit_pauses_and_changes_nothing_more(
 
     job = run(job)
     assert job.state == Job.PAUSED
-    assert job.reason == (f"Paused: bob may no longer change data on Local demo ({why}). An editor can resume it.")
+    assert job.reason == (f"bob may no longer change data on Local demo ({why}). An editor can resume it.")
     assert _starred(notes) == ids(10)
     assert job.progress().done == 10 and not job.failures.exists()
     assert job.chunks.filter(state=JobChunk.PENDING).count() == 2
@@ -116,12 +116,12 @@ def test_the_job_page_says_why_it_paused_and_who_resumed_it(
     run(job)
     url = reverse("jobs:detail", args=[local.pk, job.pk])
     html = console.get(url).content.decode()
-    assert "Paused: bob may no longer change data on Local demo (role is now viewer). An editor can resume it." in html
+    assert "bob may no longer change data on Local demo (role is now viewer). An editor can resume it." in html
     assert "Resume" in html
 
     with django_capture_on_commit_callbacks(execute=True):
         console.post(reverse("jobs:resume", args=[local.pk, job.pk]))
     html = console.get(url).content.decode()
-    assert "started by bob" in html and "Resumed by ada, who it now changes data as." in html
+    assert "started by bob" in html and "Resumed by ada: it now changes data as them." in html
     assert "may no longer change data" not in html
     assert 'data-state="done"' in html

@@ -149,7 +149,7 @@ def test_a_worker_pauses_a_job_whose_starter_was_demoted_and_finishes_it_once_an
 
         job.refresh_from_db()
         assert job.reason == (
-            "Paused: bob may no longer change data on Through a proxy (role is now viewer). An editor can resume it."
+            "bob may no longer change data on Through a proxy (role is now viewer). An editor can resume it."
         )
         starred = InputConcept.objects.filter(input__app__app_id="demoted", concept__concept_id="star")
         assert sorted(starred.values_list("input__input_id", flat=True)) == ids[:20]
