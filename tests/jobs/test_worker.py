@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from console.connections.models import Connection
 from console.jobs import services
 from console.jobs.models import Job, JobChunk
 from console.jobs.services import start_job
@@ -28,7 +27,7 @@ from console.teams.models import Membership, Role
 from tests import workers
 from tests.localapi.test_worker import wait_for
 from tests.servers import serving
-from tests.workers import HoldingProxy
+from tests.workers import HoldingProxy, proxied_connection
 
 pytestmark = pytest.mark.worker
 
@@ -65,9 +64,7 @@ def test_a_worker_killed_mid_chunk_leaves_a_job_another_worker_finishes_changing
     _, secret = Token.issue(demo)
     proxy = HoldingProxy(live_server.url, patches, hold=HELD)
     with serving(proxy.handler()) as url:
-        connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
-        connection.set_token(secret)
-        connection.save()
+        connection = proxied_connection(url, secret)
         job = start_job(staff, connection, "big", Job.ADD_CONCEPTS, {"concepts": ["star"], "value": 1}, ids)
         assert job.chunks.count() == 50
 
@@ -109,9 +106,7 @@ def test_two_workers_share_one_job(
     _, secret = Token.issue(demo)
     proxy = HoldingProxy(live_server.url, patches, latency=0.1)  # each call waits on the API, not the CPU
     with serving(proxy.handler()) as url:
-        connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
-        connection.set_token(secret)
-        connection.save()
+        connection = proxied_connection(url, secret)
         start_worker()
         start_worker()
         job = start_job(staff, connection, "shared", Job.SET_METADATA, {"metadata": {"checked": True}}, ids)
@@ -137,9 +132,7 @@ def test_a_worker_pauses_a_job_whose_starter_was_demoted_and_finishes_it_once_an
     _, secret = Token.issue(demo)
     proxy = HoldingProxy(live_server.url, patches, hold=2)  # the second chunk waits while the role is lowered
     with serving(proxy.handler()) as url:
-        connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
-        connection.set_token(secret)
-        connection.save()
+        connection = proxied_connection(url, secret)
         job = start_job(member, connection, "demoted", Job.ADD_CONCEPTS, {"concepts": ["star"], "value": 1}, ids)
         start_worker()
         assert proxy.held.wait(120), "the worker never reached the second chunk"
