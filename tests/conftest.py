@@ -6,7 +6,7 @@ run eagerly in the process that queues them, after the transaction commits, exce
 marked `worker`, which start a real worker process on the embedded broker.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from console.connections.models import BUILTIN_BASE_URL, Connection
 from console.localapi.models import Token
 from console.localapi.models import User as LocalUser
 from console.teams.models import Membership, Role, default_team
+from tests.faults import FaultServer, fault_server
 from tests.images import png
 
 
@@ -124,3 +125,15 @@ def make_app(api: ClarifaiClient, django_capture_on_commit_callbacks: Any) -> Ca
         return app_id
 
     return make
+
+
+@pytest.fixture
+def faulty(settings: Any, db: None) -> Iterator[tuple[FaultServer, Connection]]:
+    """A connection to an API stand-in that misbehaves when told to (tests/faults.py), whose calls give up
+    after a second."""
+    settings.CONSOLE_CLARIFAI_DEADLINE = 1
+    with fault_server() as server:
+        connection = Connection(name="Faulty", user_id="u", base_url=server.url)
+        connection.set_token("fault-test-token")
+        connection.save()
+        yield server, connection

@@ -26,6 +26,7 @@ import pytest
 from django.conf import settings
 
 from console.celery import app as celery_app
+from console.connections.models import Connection
 from tests.processes import ROOT, database_url, end_other_sessions
 from tests.servers import QuietHandler
 
@@ -134,6 +135,14 @@ def start_worker(broker: dict[str, str], tmp_path: Path) -> Iterator[Callable[..
     token_keys = ",".join(settings.CONSOLE_TOKEN_KEYS)
     with worker_processes(tmp_path, **broker, CONSOLE_TOKEN_KEYS=token_keys) as start:
         yield start
+
+
+def proxied_connection(url: str, token: str) -> Connection:
+    """A connection, as the local API's user `demo`, to a proxy of the test's own at `url` (no rate limit)."""
+    connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
+    connection.set_token(token)
+    connection.save()
+    return connection
 
 
 class HoldingProxy:

@@ -28,6 +28,7 @@ from console.connections.models import Connection
 from console.core.paging import Page, page_params
 from console.core.rendering import http_status_for, render_page, write_failed
 from console.datasets.forms import DatasetEditForm, DatasetForm, ExportForm, VersionForm
+from console.datasets.links import versions_url
 from console.datasets.status import FORMATS, export_of, present_version
 
 DATASETS_PER_PAGE = 50
@@ -39,10 +40,6 @@ EXPORT_IN_MEMORY_BYTES = 4 * 1024 * 1024
 
 def _grid_url(connection: Connection, app_id: str, dataset_id: str) -> str:
     return reverse("inputs:grid", args=[connection.pk, app_id]) + "?" + urlencode({"dataset": dataset_id})
-
-
-def _versions_url(connection: Connection, app_id: str, dataset_id: str) -> str:
-    return reverse("datasets:versions", args=[connection.pk, app_id, dataset_id])
 
 
 def _get_dataset(connection: Connection, app_id: str, dataset_id: str) -> resources_pb2.Dataset:
@@ -123,7 +120,7 @@ def dataset_edit(request: HttpRequest, connection: Connection, app_id: str, data
         try:
             client_for(connection).call("PatchDatasets", patch)
         except ClarifaiError as e:
-            check_url = _versions_url(connection, app_id, dataset_id)
+            check_url = versions_url(connection, app_id, dataset_id)
             form.add_error(None, write_failed(e, check_url, "See the dataset as the API has it now"))
         else:
             messages.success(request, f"Dataset {dataset_id} saved.")
@@ -210,11 +207,11 @@ def version_new(request: HttpRequest, connection: Connection, app_id: str, datas
     try:
         made = client_for(connection).call("PostDatasetVersions", post).dataset_versions
     except ClarifaiError as e:
-        check_url = _versions_url(connection, app_id, dataset_id)
+        check_url = versions_url(connection, app_id, dataset_id)
         form.add_error(None, write_failed(e, check_url, "See the versions as the API has them now"))
         return _versions_page(request, connection, app_id, dataset_id, form, status=400)
     messages.success(request, f"Version {made[0].id if made else ''} is being built; its status follows below.")
-    return redirect(_versions_url(connection, app_id, dataset_id))
+    return redirect(versions_url(connection, app_id, dataset_id))
 
 
 @require_POST
@@ -223,7 +220,7 @@ def version_export(
     request: HttpRequest, connection: Connection, app_id: str, dataset_id: str, version_id: str
 ) -> HttpResponse:
     form = ExportForm(request.POST)
-    back = _versions_url(connection, app_id, dataset_id) + f"#version-{version_id}"
+    back = versions_url(connection, app_id, dataset_id) + f"#version-{version_id}"
     if not form.is_valid():
         messages.error(request, "Choose the format of the export; nothing was exported.")
         return redirect(back)
@@ -288,6 +285,6 @@ def _file_name(*parts: str) -> str:
 def _not_ready(
     request: HttpRequest, connection: Connection, app_id: str, dataset_id: str, message: str, status: int
 ) -> HttpResponse:
-    back_url = _versions_url(connection, app_id, dataset_id)
+    back_url = versions_url(connection, app_id, dataset_id)
     context = {**_base(connection, app_id), "message": message, "back_url": back_url}
     return render(request, "datasets/not_ready.html", context, status=status)

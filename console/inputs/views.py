@@ -13,7 +13,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
@@ -27,6 +27,7 @@ from console.connections.models import Connection
 from console.core.paging import Page, int_param, page_params
 from console.core.permissions import signed_in_or_401
 from console.core.rendering import http_status_for, render_page, wants_partial, write_failed
+from console.datasets.links import versions_url
 from console.datasets.services import create_dataset
 from console.inputs.display import FAILED, IN_PROGRESS, PENDING, PROCESSED, Urls, media_signer, poll_url, present
 from console.inputs.filters import GRID_PARAMS, STATUSES, GridFilters, find_page, grid_query
@@ -124,22 +125,11 @@ def input_grid(request: HttpRequest, connection: Connection, app_id: str) -> Htt
         "per_page_choices": PER_PAGE_CHOICES,
         "filters": filters,
         "filter_message": found.message,
-        "dataset_url": _versions_url(connection, app_id, filters.dataset) if not found.message else "",
+        "dataset_url": versions_url(connection, app_id, filters.dataset) if not found.message else "",
         "back": back,
         "bulk_kinds": BULK_KINDS,
     }
     return render_page(request, "inputs/grid.html", context, partial="grid")
-
-
-def _versions_url(connection: Connection, app_id: str, dataset_id: str) -> str:
-    """Where the dataset the grid is filtered by has its versions and exports ("" when it has no page: no
-    dataset filter, or an id that no URL can carry)."""
-    if not dataset_id:
-        return ""
-    try:
-        return reverse("datasets:versions", args=[connection.pk, app_id, dataset_id])
-    except NoReverseMatch:
-        return ""
 
 
 @require_GET

@@ -57,6 +57,10 @@ class Job(models.Model):
     # Why the job is paused or failed, in words fit to show.
     reason = models.TextField(blank=True)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who last resumed the job: from then on it changes data as them (see `person_id`).
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     total = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -80,6 +84,11 @@ class Job(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in self.FINAL
+
+    @property
+    def person_id(self) -> int | None:
+        """The id of the person the job changes data as: who last resumed it, else who started it."""
+        return self.resumed_by_id or self.started_by_id
 
     def progress(self) -> "Progress":
         """Counted from the finished chunks (one query; `with_progress` annotates a whole list instead)."""

@@ -26,6 +26,7 @@ from console.connections.crypto import TokenUnreadable
 from console.connections.models import Connection
 from console.jobs import kinds
 from console.jobs.models import Job, JobChunk, JobFailure
+from console.teams import policy
 
 log = logging.getLogger(__name__)
 
@@ -95,20 +96,52 @@ def cancel_job(job: Job) -> bool:
     return bool(changed)
 
 
-def resume_job(job: Job) -> bool:
-    """Carry on with a paused job (its connection has been fixed)."""
-    changed = Job.objects.filter(pk=job.pk, state=Job.PAUSED).update(state=Job.RUNNING, reason="")
+def resume_job(job: Job, by: User | AnonymousUser | None = None) -> bool:
+    """Carry on with a paused job (its connection has been fixed, or someone who may change data took it
+    over): resumed by a person, it changes data as them from now on."""
+    fields: dict[str, Any] = {"state": Job.RUNNING, "reason": ""}
+    if by is not None and by.is_authenticated:
+        fields["resumed_by"] = by
+    changed = Job.objects.filter(pk=job.pk, state=Job.PAUSED).update(**fields)
     if changed:
         _queue(job.pk)
     return bool(changed)
 
 
 def resume_paused_jobs(connection: Connection) -> int:
-    """Resume every job that was paused on this connection (called when the connection is saved)."""
+    """Resume every job that was paused on this connection (called when the connection is saved), but not
+    one whose person may no longer change data: a fixed token does not give them back their role."""
     resumed = 0
-    for job in Job.objects.filter(connection=connection, state=Job.PAUSED):
-        resumed += resume_job(job)
+    for job in Job.objects.filter(connection=connection, state=Job.PAUSED).select_related(*PERSON):
+        if not lapsed(job):
+            resumed += resume_job(job)
     return resumed
+
+
+# A job's person, loaded with it: their rights are looked at before each chunk.
+PERSON = ("connection", "started_by", "resumed_by")
+# Every kind of job changes data (an upload posts inputs, a deletion deletes): each needs the editor's right.
+NEEDED = policy.EDIT
+
+
+def lapsed(job: Job) -> str:
+    """Why the job's person may no longer change data on its connection ("" while they may). A job of no
+    person (started from the shell) has no one to ask."""
+    person = job.resumed_by or job.started_by
+    if person is None:
+        return ""
+    role = policy.role_in(person, job.connection.team_id)
+    if person.is_active and policy.allows(role, NEEDED):
+        return ""
+    if not person.is_active:
+        why = "the account is deactivated"
+    elif role is None:
+        why = "no longer a member of its team"
+    else:
+        why = f"role is now {role}"
+    return (
+        f"{person.get_username()} may no longer change data on {job.connection.name} ({why}). An editor can resume it."
+    )
 
 
 def pause_job(job: Job, reason: str) -> None:
@@ -177,7 +210,7 @@ def claim_chunk(job_id: int) -> JobChunk | None:
 def start_running(job_id: int) -> Job | None:
     """The job, marked running if it was queued; None when no worker should advance it."""
     Job.objects.filter(pk=job_id, state=Job.QUEUED).update(state=Job.RUNNING, started_at=timezone.now())
-    job = Job.objects.select_related("connection").filter(pk=job_id).first()
+    job = Job.objects.select_related(*PERSON).filter(pk=job_id).first()
     if job is None or job.state != Job.RUNNING:
         return None
     if job.started_at is None:
@@ -188,6 +221,12 @@ def start_running(job_id: int) -> Job | None:
 def work_on_chunk(job: Job, chunk: JobChunk) -> None:
     """Apply one claimed chunk and record what became of each input, or give the chunk back to try later."""
     connection = job.connection
+    reason = lapsed(job)
+    if reason:  # the person's role was lowered, or they left: nothing more is changed as them
+        log.info("job %s paused: %s", job.pk, reason)
+        _give_back(chunk, 0, count_attempt=False)
+        pause_job(job, reason)
+        return
     try:
         client = client_for(connection, waits=True)  # each call waits for its turn under the rate limit
     except (TokenUnreadable, ValueError) as e:  # a token no configured key decrypts, or one the client refuses

@@ -47,7 +47,8 @@ def run_job(self: Any, job_id: int) -> None:
         if not asked_for_help and not (self.request.is_eager or self.app.conf.task_always_eager):
             run_job.delay(job_id)  # another worker, if one is idle, takes the next chunk meanwhile
             asked_for_help = True
-        with acting_for_job(job.started_by_id, job.pk, job.connection_id):  # the audit trail names who started it
+        # The audit trail names the job's person: who started it, or who took it over by resuming it.
+        with acting_for_job(job.person_id, job.pk, job.connection_id):
             services.work_on_chunk(job, chunk)
     run_job.delay(job_id)
 

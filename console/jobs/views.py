@@ -83,7 +83,9 @@ def job_new(request: HttpRequest, connection: Connection) -> HttpResponse:
 
 
 def _job(connection: Connection, job_id: int) -> Job:
-    return get_object_or_404(Job.objects.select_related("started_by", "retry_of"), pk=job_id, connection=connection)
+    return get_object_or_404(
+        Job.objects.select_related("started_by", "resumed_by", "retry_of"), pk=job_id, connection=connection
+    )
 
 
 @require_GET
@@ -129,6 +131,6 @@ def job_retry(request: HttpRequest, connection: Connection, job_id: int) -> Http
 @connection_page("Resuming the job")
 def job_resume(request: HttpRequest, connection: Connection, job_id: int) -> HttpResponse:
     job = _job(connection, job_id)
-    if not services.resume_job(job):
+    if not services.resume_job(job, request.user):
         messages.info(request, "The job was not paused.")
     return redirect(reverse("jobs:detail", args=[connection.pk, job.pk]))

@@ -212,15 +212,31 @@ def submit(
                 "See your work as the API has it now",
                 refused=f"Input {input_id} was not submitted: ",
             )
+    return _answer(
+        request,
+        problem,
+        f"Input {input_id} submitted.",
+        lambda: (
+            render(request, "labeling/work.html#problem", {"problem": problem}, status=code)
+            if problem
+            else HttpResponse(status=204)
+        ),
+        reverse("labeling_work:work", args=[connection.pk, app_id, task_id]),
+    )
+
+
+def _answer(
+    request: HttpRequest, problem: str, success: str, fragment: Callable[[], HttpResponse], back: str
+) -> HttpResponse:
+    """How a labeling or review POST answers: through fetch (HX-Request) with `fragment()`, the outcome in
+    place; otherwise with the outcome as a message (`problem`, else `success`) and a redirect to `back`."""
     if getattr(request, "htmx", False):
-        if not problem:
-            return HttpResponse(status=204)
-        return render(request, "labeling/work.html#problem", {"problem": problem}, status=code)
+        return fragment()
     if problem:
         messages.error(request, problem)
     else:
-        messages.success(request, f"Input {input_id} submitted.")
-    return redirect("labeling_work:work", connection.pk, app_id, task_id)
+        messages.success(request, success)
+    return redirect(back)
 
 
 # The review queue
@@ -368,13 +384,13 @@ def decide(
         "corrected": corrected,
         "problem": problem,
     }
-    if getattr(request, "htmx", False):
-        return render(request, "labeling/review.html#decided", context, status=code if problem else 200)
-    if problem:
-        messages.error(request, problem)
-    else:
-        messages.success(request, f"{context['done']}: {worker}'s answer for {input_id}.")
-    return redirect("labeling_work:review", connection.pk, app_id, task_id)
+    return _answer(
+        request,
+        problem,
+        f"{context['done']}: {worker}'s answer for {input_id}.",
+        lambda: render(request, "labeling/review.html#decided", context, status=code if problem else 200),
+        str(context["review_url"]),
+    )
 
 
 @require_POST

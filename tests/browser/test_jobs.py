@@ -10,9 +10,10 @@ from clarifai_grpc.grpc.api import resources_pb2, service_pb2
 from playwright.sync_api import expect
 
 from console.connections.clients import client_for
-from console.jobs import kinds
+from console.jobs import kinds, services
 from console.jobs.models import Job
 from console.localapi.models import DatasetInput, Input, InputConcept
+from console.teams.models import Membership, Role
 from tests.browser.conftest import Site, Tab
 from tests.browser.test_browse import no_errors_logged, no_horizontal_scroll, sign_in
 
@@ -139,4 +140,36 @@ def test_inputs_that_failed_mid_way_are_retried_alone_once_the_cause_is_fixed(
     page.set_viewport_size({"width": 390, "height": 800})
     no_horizontal_scroll(page)
     tab.shot("list-after-retry-390")
+    no_errors_logged(tab)
+
+
+def test_a_job_paused_because_its_starter_was_demoted_says_why_and_an_admin_resumes_it(
+    site: Site, open_tab: Callable[..., Tab], django_user_model: Any
+) -> None:
+    starter = django_user_model.objects.create_user("bob", password="x-long-enough-42")
+    Membership.objects.create(team=site.connection.team, user=starter, role=Role.EDITOR)
+    ids = list(Input.objects.filter(app__app_id=site.app_id).order_by("id").values_list("input_id", flat=True)[:3])
+    Membership.objects.filter(user=starter).update(role=Role.VIEWER)  # lowered as the job is queued
+    # The job runs at once, eagerly (as a worker would, it looks at bob's role before the first chunk).
+    job = services.start_job(starter, site.connection, site.app_id, Job.ADD_CONCEPTS, {"concepts": ["kept"]}, ids)
+
+    tab = open_tab()
+    page = tab.page
+    sign_in(tab, site)
+    page.goto(site.at(f"/c/{site.connection.pk}/jobs/{job.pk}/"))
+    expect(page.locator("[data-state]")).to_have_attribute("data-state", "paused")
+    expect(page.locator(".reason")).to_have_text(
+        "bob may no longer change data on Local demo (role is now viewer). An editor can resume it."
+    )
+    for width in (390, 768, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        no_horizontal_scroll(page)
+        tab.shot(f"paused-{width}")
+
+    page.get_by_role("button", name="Resume").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-state]")).to_have_attribute("data-state", "done", timeout=20_000)
+    expect(page.get_by_text(f"Resumed by {site.username}: it now changes data as them.")).to_be_visible()
+    tab.shot("resumed")
+    assert InputConcept.objects.filter(concept__concept_id="kept", input__input_id__in=ids).count() == 3
     no_errors_logged(tab)

@@ -7,8 +7,6 @@ import json
 import re
 import time
 import zipfile
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from clarifai_grpc.grpc.api import resources_pb2, service_pb2
@@ -20,7 +18,7 @@ from console.datasets import views
 from console.localapi import dataset_tasks, tasks
 from console.localapi.models import DatasetVersion, DatasetVersionExport
 from tests.datasets.conftest import app_ids, base, make_version
-from tests.faults import FaultServer, fault_server
+from tests.faults import FaultServer
 from tests.markup import find
 from tests.servers import QuietHandler, serving
 
@@ -167,16 +165,6 @@ def test_an_archive_over_the_size_limit_is_refused_clearly(
     html = response.content.decode()
     assert "Downloading the export failed" in html and "100" in html
     assert "no-store" in response["Cache-Control"]
-
-
-@pytest.fixture
-def faulty(settings: Any, db: None) -> Iterator[tuple[FaultServer, Connection]]:
-    settings.CONSOLE_CLARIFAI_DEADLINE = 1
-    with fault_server() as server:
-        connection = Connection(name="Faulty", user_id="u", base_url=server.url)
-        connection.set_token("fault-test-token")
-        connection.save()
-        yield server, connection
 
 
 @pytest.mark.parametrize(("kind", "status", "words"), [("500", 502, "HTTP 500"), ("hang", 504, "in time")])

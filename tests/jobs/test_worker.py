@@ -17,16 +17,17 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from console.connections.models import Connection
+from console.jobs import services
 from console.jobs.models import Job, JobChunk
 from console.jobs.services import start_job
 from console.localapi import status
 from console.localapi.models import App, Input, InputConcept, Token
 from console.localapi.models import User as LocalUser
+from console.teams.models import Membership, Role
 from tests import workers
 from tests.localapi.test_worker import wait_for
 from tests.servers import serving
-from tests.workers import HoldingProxy
+from tests.workers import HoldingProxy, proxied_connection
 
 pytestmark = pytest.mark.worker
 
@@ -63,9 +64,7 @@ def test_a_worker_killed_mid_chunk_leaves_a_job_another_worker_finishes_changing
     _, secret = Token.issue(demo)
     proxy = HoldingProxy(live_server.url, patches, hold=HELD)
     with serving(proxy.handler()) as url:
-        connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
-        connection.set_token(secret)
-        connection.save()
+        connection = proxied_connection(url, secret)
         job = start_job(staff, connection, "big", Job.ADD_CONCEPTS, {"concepts": ["star"], "value": 1}, ids)
         assert job.chunks.count() == 50
 
@@ -107,9 +106,7 @@ def test_two_workers_share_one_job(
     _, secret = Token.issue(demo)
     proxy = HoldingProxy(live_server.url, patches, latency=0.1)  # each call waits on the API, not the CPU
     with serving(proxy.handler()) as url:
-        connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
-        connection.set_token(secret)
-        connection.save()
+        connection = proxied_connection(url, secret)
         start_worker()
         start_worker()
         job = start_job(staff, connection, "shared", Job.SET_METADATA, {"metadata": {"checked": True}}, ids)
@@ -118,3 +115,43 @@ def test_two_workers_share_one_job(
     assert job.progress().done == 1000
     assert Counter(proxy.sent) == Counter(dict.fromkeys(ids, 1))
     assert Input.objects.filter(app__app_id="shared", metadata__checked=True).count() == 1000
+
+
+@pytest.mark.parametrize("broker", ["filesystem"], indirect=True)
+@pytest.mark.django_db(transaction=True)
+@override_settings(JOBS_CHUNK_SIZE=10)
+def test_a_worker_pauses_a_job_whose_starter_was_demoted_and_finishes_it_once_an_editor_resumes_it(
+    live_server: Any,
+    broker: dict[str, str],
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+    member: Any,
+    staff: Any,
+) -> None:
+    demo, ids = _make_inputs("demoted")
+    ids = ids[:100]
+    _, secret = Token.issue(demo)
+    proxy = HoldingProxy(live_server.url, patches, hold=2)  # the second chunk waits while the role is lowered
+    with serving(proxy.handler()) as url:
+        connection = proxied_connection(url, secret)
+        job = start_job(member, connection, "demoted", Job.ADD_CONCEPTS, {"concepts": ["star"], "value": 1}, ids)
+        start_worker()
+        assert proxy.held.wait(120), "the worker never reached the second chunk"
+        Membership.objects.filter(user=member).update(role=Role.VIEWER)
+        proxy.release.set()  # the chunk already sent goes in; no other is sent as bob
+        wait_for(lambda: Job.objects.get(pk=job.pk).state == Job.PAUSED, timeout=60)
+
+        job.refresh_from_db()
+        assert job.reason == (
+            "bob may no longer change data on Through a proxy (role is now viewer). An editor can resume it."
+        )
+        starred = InputConcept.objects.filter(input__app__app_id="demoted", concept__concept_id="star")
+        assert sorted(starred.values_list("input__input_id", flat=True)) == ids[:20]
+        assert set(proxy.sent) == set(ids[:20])
+
+        assert services.resume_job(job, staff)  # queued for the worker after commit (autocommit here)
+        wait_for(lambda: Job.objects.get(pk=job.pk).state == Job.DONE, timeout=120)
+
+    job.refresh_from_db()
+    assert job.resumed_by_id == staff.pk and job.progress().done == 100
+    assert starred.count() == 100
+    assert Counter(proxy.sent) == Counter(dict.fromkeys(ids, 1))

@@ -3,7 +3,6 @@ seed_demo's labelers maya and noah and reviewer rita, on its task "shape-check" 
 two labelers, reviewed by hand)."""
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from console.labeling.models import ConnectionMember
 from console.localapi import demo, status
 from console.localapi.models import Annotation, TaskAssignment, TaskMember
 from console.teams.models import Membership, Role
-from tests.faults import FaultServer, fault_server
+from tests.faults import FaultServer
 from tests.markup import find
 
 HX = {"HX-Request": "true"}
@@ -234,16 +233,6 @@ def test_a_person_without_an_identity_is_told_how_to_attach_one(
     member = ConnectionMember.objects.get(user=ada)
     assert member.clarifai_user_id == "noah" and tokens["noah"] not in member.token_encrypted
     assert "Labeling as <strong>noah</strong>" in client.get(base(conn) + "work/").content.decode()
-
-
-@pytest.fixture
-def faulty(settings: Any, db: None) -> Iterator[tuple[FaultServer, Connection]]:
-    settings.CONSOLE_CLARIFAI_DEADLINE = 1
-    with fault_server() as server:
-        connection = Connection(name="Faulty", user_id="u", base_url=server.url)
-        connection.set_token("fault-test-token")
-        connection.save()
-        yield server, connection
 
 
 @pytest.mark.parametrize("kind", ["close", "refuse"])

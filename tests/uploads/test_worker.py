@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from console.connections.models import Connection
 from console.jobs.models import Job, JobChunk
 from console.localapi.models import App, Input, Token
 from console.localapi.models import User as LocalUser
@@ -28,7 +27,7 @@ from tests import workers
 from tests.images import png
 from tests.localapi.test_worker import wait_for
 from tests.servers import serving
-from tests.workers import HoldingProxy
+from tests.workers import HoldingProxy, proxied_connection
 
 pytestmark = pytest.mark.worker
 
@@ -65,9 +64,7 @@ def test_a_worker_killed_mid_upload_leaves_a_job_another_finishes_with_each_file
     proxy = HoldingProxy(live_server.url, posts_of_inputs, hold=HELD)
     env = {"UPLOAD_SPOOL_DIR": str(spool_dir), "JOBS_CHUNK_LEASE": "3", "JOBS_RESUME_EVERY": "1"}
     with serving(proxy.handler()) as url:
-        connection = Connection(name="Through a proxy", base_url=url, user_id="demo", rate_limit=0)
-        connection.set_token(secret)
-        connection.save()
+        connection = proxied_connection(url, secret)
         upload = services.create_upload(staff, connection, "big", services.Shared([["star", 1.0]], {}), _files())
         assert upload.rejected == [] and upload.job is not None
         job = upload.job
