@@ -17,7 +17,7 @@ from console.clarifai import ClarifaiClient
 from console.connections.clients import client_for, ids
 from console.connections.models import Connection
 from console.labeling.demo import builtin_connection, seed_accounts
-from console.labeling.tasks import approved_inputs
+from console.labeling.tasks import TASKS_PER_PAGE, approved_inputs
 from console.localapi import demo
 from console.teams.models import Membership, Role
 from tests.faults import FaultServer, fault_server
@@ -328,3 +328,20 @@ def test_a_create_with_no_answer_says_it_may_have_been_made(
     assert "The API did not confirm this change; it may have been saved." in page
     assert 'value="Find the stars"' in page
     assert any(path.endswith("/tasks") for method, path, _ in server.received if method == "POST")
+
+
+def test_the_list_pages_as_the_api_does(editor: Client, conn: Connection, api: ClarifaiClient) -> None:
+    made = []
+    for n in range(TASKS_PER_PAGE):
+        task = resources_pb2.Task(id=f"more-{n:02}", name=f"More {n}", concept_ids=["circle"])
+        task.input_source.type = resources_pb2.TaskInputSource.DATASET
+        task.input_source.id = "test"
+        task.worker.workers.add().user.id = "maya"
+        made.append(task)
+    api.call("PostTasks", service_pb2.PostTasksRequest(user_app_id=ids(conn, APP), tasks=made))
+    first = editor.get(tasks_url(conn)).content.decode()
+    assert first.count('class="card task-card"') == TASKS_PER_PAGE
+    assert 'rel="next" href="?page=2"' in first
+    second = editor.get(tasks_url(conn) + "?page=2").content.decode()
+    assert second.count('class="card task-card"') == 1 and 'data-task="shape-check"' in second, "the oldest last"
+    assert 'rel="prev" href="?page=1"' in second
