@@ -231,7 +231,9 @@ def _patch(connection: Connection, app_id: str, task: resources_pb2.Task) -> Non
 @connection_page("Saving the task")
 def task_edit(request: HttpRequest, connection: Connection, app_id: str, task_id: str) -> HttpResponse:
     """Name, concepts, labelers, reviewers and instructions; how inputs are split and reviewed stays."""
-    (task, choices) = concurrently(lambda: _get_task(connection, app_id, task_id), lambda: _choices(connection, app_id))
+    # One after the other: the choices' own calls run at once, which they would not inside a pool thread.
+    task = _get_task(connection, app_id, task_id)
+    choices = _choices(connection, app_id)
     initial = {
         "name": task.name,
         "concepts": [c.concept.id for c in task.concepts] or list(task.concept_ids),
