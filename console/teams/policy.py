@@ -67,6 +67,12 @@ URL_ACTIONS: dict[str, Rule] = {
     "audit:csv": MANAGE,
     "audit:all": SIGNED_IN,
     "audit:all_csv": SIGNED_IN,
+    # Labeling tasks: everyone sees them (labelers find theirs there); making and changing them is editing.
+    "labeling:list": READ,
+    "labeling:new": EDIT,
+    "labeling:edit": EDIT,
+    "labeling:status": EDIT,
+    "labeling:delete": EDIT,
     # Labeling and review, as the person's own Clarifai user (the API checks they are the task's
     # labeler or reviewer); attaching that identity is part of labeling.
     "labeling_work:work": LABEL,

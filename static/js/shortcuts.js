@@ -1,11 +1,12 @@
 // Keyboard shortcuts of an input's page: j or → the next input, k or ← the previous one, Esc back to the
-// grid at this input, ? shows or hides the list. Hooks: [data-shortcut="next|previous|back"] (links,
+// grid at this input; of the tasks list: n a new task; ? shows or hides the list.
+// Hooks: [data-shortcut="next|previous|back|new"] (links,
 // followed as a click, so htmx swaps them as it does any boosted link), [data-shortcuts-toggle] and
 // #shortcuts (the list). Keys typed into a field are left alone.
 (function () {
   "use strict";
 
-  const KEYS = { j: "next", ArrowRight: "next", k: "previous", ArrowLeft: "previous", Escape: "back" };
+  const KEYS = { j: "next", ArrowRight: "next", k: "previous", ArrowLeft: "previous", Escape: "back", n: "new" };
 
   function toggleHelp() {
     const help = document.getElementById("shortcuts");
