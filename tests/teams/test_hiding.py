@@ -4,6 +4,7 @@ forms; an editor sees them all."""
 from collections.abc import Callable
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from console.connections.models import Connection
@@ -34,3 +35,16 @@ def test_a_viewer_sees_no_controls_an_editor_has(
                 assert (control in html) is shown, (role, page, control)
         assert ("Create an app" in client.get(f"/c/{local.pk}/apps/").content.decode()) is shown
         assert ("Start the job" in client.get(f"/c/{local.pk}/jobs/").content.decode()) is shown
+
+
+def test_the_audit_log_is_linked_from_the_team_page_for_its_admins_and_from_the_menu_for_superusers(
+    sign_in: Callable[..., Client], local: Connection, people: dict[str, User]
+) -> None:
+    log = f'href="/c/{local.pk}/audit/"'
+    team = f"/teams/{local.team_id}/"
+    assert log in sign_in("admin").get(team).content.decode()
+    assert log not in sign_in("editor").get(team).content.decode()
+    assert 'href="/audit/"' not in sign_in("admin").get(team).content.decode()
+    people["admin"].is_superuser = True
+    people["admin"].save()
+    assert 'href="/audit/"' in sign_in("admin").get(team).content.decode()
