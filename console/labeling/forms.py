@@ -131,7 +131,7 @@ class TaskForm(TaskEditForm):
     approval_threshold = forms.IntegerField(
         label="Labelers who must agree",
         min_value=1,
-        initial=1,
+        initial=2,  # one labeler "agreeing" with no one would approve everything
         help_text="For consensus: this many labelers giving the same answer approve the input.",
     )
     field_order = [
