@@ -171,7 +171,7 @@ def timeline(
     task: TaskPb, answers: list[resources_pb2.Annotation], now: datetime
 ) -> tuple[list[tuple[datetime, int, int]], str]:
     """Answers labeled and approved so far at the start of each hour (a task younger than two days) or day,
-    from the task's creation to now."""
+    from the start of the task's first to now (the last point)."""
     now = timezone.localtime(now)
     labeled = sorted(_when(a.created_at) for a in answers if a.status.code != PENDING)
     approved = sorted(_when(a.modified_at) for a in answers if a.status.code == APPROVED)
@@ -179,8 +179,8 @@ def timeline(
     begun = min([begun, *labeled[:1], *approved[:1]])
     unit = "hour" if now - begun < HOURLY_UNTIL else "day"
     step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
-    points: list[tuple[datetime, int, int]] = []
     edge = _floor(begun, unit)
+    points: list[tuple[datetime, int, int]] = [(edge, 0, 0)]  # nothing before the task began
     done_l = done_a = 0
     while True:
         edge += step

@@ -177,9 +177,9 @@ def test_the_median_time_and_the_chart_come_from_when_the_answers_were_given(
     assert cell(page, "maya", "median") == "35 s"
     assert cell(page, "noah", "median") == "1 min"
     assert 'data-unit="day"' in page  # three days old: by day
-    # Ends of day 0, 1 and 2, then now.
-    assert series(page, "labeled") == [8, 14, 14, 14]
-    assert series(page, "approved") == [0, 0, 6, 6]
+    # The start of day 0 (the task's), the ends of days 0, 1 and 2, then now.
+    assert series(page, "labeled") == [0, 8, 14, 14, 14]
+    assert series(page, "approved") == [0, 0, 0, 6, 6]
     assert '<title id="chart-title">Progress over time</title>' in page
     assert "14 labeled and 6 approved by now" in page  # the chart's description
     assert "<td>" + (day0 + timedelta(days=1)).strftime("%b %-d") + '</td><td class="num">8</td>' in page
