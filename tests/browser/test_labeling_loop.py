@@ -164,12 +164,10 @@ def test_two_labelers_and_a_reviewer_go_round_the_loop_with_the_keyboard(
     rita.page.goto(base)
     expect(rita.page.locator("h1")).to_have_text("Check the shapes")
     numbers = {"maya": ("8", "5", "1", "2"), "noah": ("6", "2", "1", "3")}
-    for who, (labeled, approved, rejected, awaiting) in numbers.items():
+    for who, expected in numbers.items():
         row = rita.page.locator(f"tr[data-labeler={who}]")
-        expect(row.locator("[data-labeled]")).to_have_text(labeled)
-        expect(row.locator("[data-approved]")).to_have_text(approved)
-        expect(row.locator("[data-rejected]")).to_have_text(rejected)
-        expect(row.locator("[data-awaiting]")).to_have_text(awaiting)
+        for column, value in zip(("labeled", "approved", "rejected", "awaiting"), expected, strict=True):
+            expect(row.locator(f"[data-{column}]")).to_have_text(value)
     expect(rita.page.locator("[data-count=approved]")).to_have_text("7")
     expect(rita.page.locator("[data-count=rejected]")).to_have_text("2")
     expect(rita.page.locator("[data-count=awaiting]")).to_have_text("5")
