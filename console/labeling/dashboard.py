@@ -21,6 +21,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from console.audit.access import may_read_audit
+from console.audit.models import AuditEvent
 from console.audit.queries import events_of, history
 from console.clarifai import ClarifaiClient, ClarifaiStatusError, concurrently
 from console.connections.clients import client_for, ids
@@ -144,6 +145,42 @@ def _task_or_none(client: ClarifaiClient, connection: Connection, app_id: str, t
         raise
 
 
+VERDICTS = {"REVIEW_APPROVE": "Approved", "REVIEW_REJECT": "Rejected", "REVIEW_REQUEST_CHANGES": "Sent back"}
+TASK_STATUSES = {
+    "TASK_IN_PROGRESS": "resumed",
+    "TASK_IDLE": "paused",
+    "TASK_DONE": "finished",
+    "TASK_WONT_DO": "closed",
+}
+
+
+def in_words(event: AuditEvent) -> str:
+    """What an event did to the task, in words (the recorded summary stays beside it)."""
+    after = event.after if isinstance(event.after, dict) else {}
+    action = str(after.get("action", ""))
+    if event.action == "PostAnnotations":
+        inputs = [a.get("input_id", "") for a in after.get("annotations", []) if isinstance(a, dict)]
+        return f"Saved an answer for input {', '.join(inputs)}" if inputs else "Saved answers"
+    if event.action == "PutTaskAssignments":
+        if action == "LABEL_SUBMIT":
+            return f"Submitted input {after.get('input_id', '')}".strip()
+        if action in VERDICTS:
+            config = after.get(f"{action.lower()}_config", {})
+            decided = config.get("task_assignments", []) if isinstance(config, dict) else []
+            reasons = {str(a.get("status", {}).get("details", "")) for a in decided if isinstance(a, dict)} - {""}
+            count = f"{len(decided)} answer{'s' if len(decided) != 1 else ''}"
+            return f"{VERDICTS[action]} {count}" + (f": {'; '.join(sorted(reasons))}" if reasons else "")
+    if event.action == "PatchTasks":
+        tasks = after.get("tasks", [])
+        code = str(tasks[0].get("status", {}).get("code", "")) if tasks and isinstance(tasks[0], dict) else ""
+        return f"Task {TASK_STATUSES[code]}" if code in TASK_STATUSES else "Task changed"
+    if event.action == "PostTasks":
+        return "Task made"
+    if event.action in ("DeleteTasks", "DeleteTask"):
+        return "Task deleted"
+    return event.label
+
+
 @require_GET
 @connection_page("Loading the task's activity")
 def activity(request: HttpRequest, connection: Connection, app_id: str, task_id: str) -> HttpResponse:
@@ -158,6 +195,8 @@ def activity(request: HttpRequest, connection: Connection, app_id: str, task_id:
     )
     number = int_param(request, "page", 1)
     shown = list(events[(number - 1) * ACTIVITY_PER_PAGE : number * ACTIVITY_PER_PAGE])
+    for event in shown:
+        event.words = in_words(event)  # type: ignore[attr-defined]
     total = events.count()
     found = _task_or_none(client_for(connection), connection, app_id, task_id)
     if found is None and not total:

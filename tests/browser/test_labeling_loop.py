@@ -176,6 +176,23 @@ def test_two_labelers_and_a_reviewer_go_round_the_loop_with_the_keyboard(
         "data-values", re.compile(r"(^|,)7$")
     )
     no_horizontal_scroll(rita.page)
+    rita.shot("dashboard")
+
+    # The team's admin reads the task's activity: who labeled and who reviewed, through the console.
+    lead = get_user_model().objects.create_user("lead", password="the-lead-reads-the-log-42")
+    Membership.objects.create(team=connection.team, user=lead, role=Role.ADMIN)
+    for width in (390, 1440):
+        admin = open_tab(width=width, name=f"labeling-activity-{width}")
+        sign_in(admin, live_server.url, "lead", "the-lead-reads-the-log-42")
+        admin.page.goto(base)
+        admin.page.get_by_role("link", name="Activity", exact=True).click()
+        expect(admin.page.locator("h1")).to_have_text("Activity: Check the shapes")
+        rows = admin.page.locator("table.audit-log tbody tr")
+        expect(rows.filter(has_text="maya").filter(has_text="PostAnnotations").first).to_be_visible()
+        expect(rows.filter(has_text="rita").filter(has_text="REVIEW_APPROVE").first).to_be_attached()
+        no_horizontal_scroll(admin.page)
+        admin.shot("activity")
+        no_errors_logged(admin)
 
     no_errors_logged(maya, expected="the server responded with a status of 400")  # the refused submit
     for tab in (noah, rita):

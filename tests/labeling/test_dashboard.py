@@ -211,6 +211,12 @@ def test_the_activity_lists_who_changed_the_task_for_the_teams_admins(
             "PatchTasks",
             service_pb2.PatchTasksRequest(user_app_id=ids(conn, demo.SHAPES_APP), tasks=[task], action="overwrite"),
         )
+        paused = resources_pb2.Task(id=TASK)
+        paused.status.code = status.TASK_IDLE
+        client_for(conn).call(
+            "PatchTasks",
+            service_pb2.PatchTasksRequest(user_app_id=ids(conn, demo.SHAPES_APP), tasks=[paused], action="overwrite"),
+        )
     admin = as_("lena")
     dashboard = admin.get(base(conn)).content.decode()
     assert f'href="{base(conn)}activity/"' in dashboard
@@ -220,12 +226,18 @@ def test_the_activity_lists_who_changed_the_task_for_the_teams_admins(
     assert response.status_code == 200
     page = response.content.decode()
     assert "<h1>Activity: Check the shapes again</h1>" in page
-    edit = page.index("PatchTasks: task shape-check")
+    edit = page.index("Task changed")
     row = page[page.rindex("<tr>", 0, edit) : page.index("</tr>", edit)]
-    assert "lena" in row and "Check the shapes again" in row and "&quot;name&quot;: &quot;Check the shapes&quot;" in row
-    # The labeling and review done through the console, as each person.
-    assert re.search(r"<td>maya</td>\s*<td><strong>PostAnnotations</strong>", page)
-    assert re.search(r"<td>rita</td>\s*<td><strong>PutTaskAssignments</strong>", page)
+    assert "<td>lena</td>" in row and "<strong>Task changed</strong>" in row
+    assert re.search(r"<td>lena</td>\s*<td><strong>Task paused</strong>", page)
+    assert "Check the shapes again" in row and "&quot;name&quot;: &quot;Check the shapes&quot;" in row  # after, before
+    # The labeling and review done through the console, as each person, in words.
+    mine, his = worked["maya"], worked["noah"]
+    assert re.search(rf"<td>maya</td>\s*<td><strong>Submitted input {mine[1]}</strong>", page)
+    assert re.search(rf"<td>maya</td>\s*<td><strong>Saved an answer for input {mine[0]}</strong>", page)
+    assert re.search(rf"<td>noah</td>\s*<td><strong>Submitted input {his[0]}</strong>", page)
+    assert re.search(r"<td>rita</td>\s*<td><strong>Approved 1 answer</strong>", page)
+    assert re.search(r"<td>rita</td>\s*<td><strong>Rejected 1 answer: Not a circle.</strong>", page)
     assert "LABEL_START" not in page and "REVIEW_START" not in page
     assert as_("rita").get(base(conn) + "activity/").status_code == 403
 
