@@ -161,6 +161,9 @@ def in_words(event: AuditEvent) -> str:
     if event.action == "PostAnnotations":
         inputs = [a.get("input_id", "") for a in after.get("annotations", []) if isinstance(a, dict)]
         return f"Saved an answer for input {', '.join(inputs)}" if inputs else "Saved answers"
+    if event.action == "PatchAnnotations":
+        inputs = [a.get("input_id", "") for a in after.get("annotations", []) if isinstance(a, dict)]
+        return f"Corrected the answer for input {', '.join(inputs)}" if inputs else "Corrected answers"
     if event.action == "PutTaskAssignments":
         if action == "LABEL_SUBMIT":
             return f"Submitted input {after.get('input_id', '')}".strip()

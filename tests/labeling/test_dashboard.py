@@ -75,7 +75,7 @@ def submit(conn: Connection, who: str, count: int) -> list[str]:
     return done
 
 
-def decide(conn: Connection, who: str, input_id: str, worker: str, verdict: str, reason: str = "") -> None:
+def decide(conn: Connection, who: str, input_id: str, worker: str, verdict: str, reason: str = "", **more: Any) -> None:
     assignment = TaskAssignment.objects.get(task__task_id=TASK, input__input_id=input_id, worker_id=worker)
     as_(who).get(base(conn) + "review/")  # REVIEW_START
     response = as_(who).post(
@@ -86,6 +86,7 @@ def decide(conn: Connection, who: str, input_id: str, worker: str, verdict: str,
             "worker": worker,
             "verdict": verdict,
             "reason": reason,
+            **more,
         },
         headers=HX,
     )
@@ -113,11 +114,13 @@ def series(page: str, name: str) -> list[int]:
 @pytest.fixture
 def worked(conn: Connection) -> dict[str, list[str]]:
     """On top of the demo's work (maya: 3 approved, 1 rejected, 2 awaiting; noah: 2 approved, 3 awaiting),
-    maya submits two more and noah one, through the console as themselves; rita approves one of maya's and
-    rejects noah's."""
+    maya submits two more and noah one, through the console as themselves; rita approves one of maya's (a
+    square, not a circle: corrected) and rejects noah's."""
     mine = submit(conn, "maya", 2)
     his = submit(conn, "noah", 1)
-    decide(conn, "rita", mine[0], "maya", "approve")
+    answer = Annotation.objects.get(task__task_id=TASK, input__input_id=mine[0], user_id="maya")
+    corrected: dict[str, Any] = {"annotation_id": answer.annotation_id, "was": "circle", "concept": ["square"]}
+    decide(conn, "rita", mine[0], "maya", "approve", **corrected)
     decide(conn, "rita", his[0], "noah", "reject", "Not a circle.")
     return {"maya": mine, "noah": his}
 
@@ -237,6 +240,7 @@ def test_the_activity_lists_who_changed_the_task_for_the_teams_admins(
     assert re.search(rf"<td>maya</td>\s*<td><strong>Saved an answer for input {mine[0]}</strong>", page)
     assert re.search(rf"<td>noah</td>\s*<td><strong>Submitted input {his[0]}</strong>", page)
     assert re.search(r"<td>rita</td>\s*<td><strong>Approved 1 answer</strong>", page)
+    assert re.search(rf"<td>rita</td>\s*<td><strong>Corrected the answer for input {mine[0]}</strong>", page)
     assert re.search(r"<td>rita</td>\s*<td><strong>Rejected 1 answer: Not a circle.</strong>", page)
     assert "LABEL_START" not in page and "REVIEW_START" not in page
     assert as_("rita").get(base(conn) + "activity/").status_code == 403
