@@ -16,7 +16,7 @@ from django_htmx.http import reswap
 
 from console.clarifai import ClarifaiError, ClarifaiStatusError, ClarifaiTimeout
 
-NOT_FOUND_CODES = {11101, 30102}
+NOT_FOUND_CODES = {11101, 30102, 54102}  # a thing, an input, a task that does not exist
 
 
 def wants_partial(request: HttpRequest) -> bool:
@@ -69,6 +69,8 @@ def _list_link(context: dict[str, Any]) -> tuple[str, str] | None:
         return None
     if context.get("input_id") and context.get("app_id"):
         return "Back to the inputs", reverse("inputs:grid", args=[connection.pk, context["app_id"]])
+    if context.get("task_id") and context.get("app_id"):
+        return "Back to the app", reverse("apps:overview", args=[connection.pk, context["app_id"]])
     return "Back to the apps", reverse("apps:list", args=[connection.pk])
 
 

@@ -353,7 +353,8 @@ def decide(
     if not problem:
         try:
             if verdict == "approve" and annotation_id and given != was:
-                annotation = resources_pb2.Annotation(id=annotation_id, input_id=input_id)
+                # With its task, which the API keeps anyway: the audit trail then has the change in the task's activity.
+                annotation = resources_pb2.Annotation(id=annotation_id, input_id=input_id, task_id=task_id)
                 annotation.data.SetInParent()
                 for concept_id in given:
                     annotation.data.concepts.add(id=concept_id, value=1.0)

@@ -75,6 +75,9 @@ URL_ACTIONS: dict[str, Rule] = {
     "labeling:delete": EDIT,
     # Labeling and review, as the person's own Clarifai user (the API checks they are the task's
     # labeler or reviewer); attaching that identity is part of labeling.
+    "labeling_work:task": READ,  # a task's dashboard: where it stands, for every member
+    # A task's activity: the audit trail's events about it, for who reads the log (as an input's history).
+    "labeling_work:activity": MANAGE,
     "labeling_work:work": LABEL,
     "labeling_work:submit": LABEL,
     "labeling_work:identity": LABEL,

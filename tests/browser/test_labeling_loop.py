@@ -3,7 +3,8 @@ noah, reviewer rita, each a console account with their own token on the built-in
 labelers label with the keyboard only, the reviewer rejects one answer with a reason, sends one back with
 a reason and approves one; the labeler sees the reason, fixes the answer, and the reviewer approves it.
 
-Screenshots of both pages at 390, 768 and 1440 px go to test-artifacts/browser/.
+At the end, the task's dashboard shows the right numbers. Screenshots of the workspace, the queue, the
+task's dashboard and its activity at 390, 768 and 1440 px go to test-artifacts/browser/.
 """
 
 import re
@@ -159,6 +160,40 @@ def test_two_labelers_and_a_reviewer_go_round_the_loop_with_the_keyboard(
     fixed = answer(first, "maya")
     assert (fixed.status_code, fixed.reviewed_by) == (status.ANNOTATION_SUCCESS, "rita")
 
+    # Anyone of the team opens the task's dashboard: each labeler's numbers and the task's, as they now are.
+    rita.page.goto(base)
+    expect(rita.page.locator("h1")).to_have_text("Check the shapes")
+    numbers = {"maya": ("8", "5", "1", "2"), "noah": ("6", "2", "1", "3")}
+    for who, expected in numbers.items():
+        row = rita.page.locator(f"tr[data-labeler={who}]")
+        for column, value in zip(("labeled", "approved", "rejected", "awaiting"), expected, strict=True):
+            expect(row.locator(f"[data-{column}]")).to_have_text(value)
+    expect(rita.page.locator("[data-count=approved]")).to_have_text("7")
+    expect(rita.page.locator("[data-count=rejected]")).to_have_text("2")
+    expect(rita.page.locator("[data-count=awaiting]")).to_have_text("5")
+    expect(rita.page.locator("tr[data-reviewer=rita] [data-decided]")).to_have_text("9")
+    expect(rita.page.locator("svg.progress-chart polyline[data-series=approved]")).to_have_attribute(
+        "data-values", re.compile(r"(^|,)7$")
+    )
+    no_horizontal_scroll(rita.page)
+    rita.shot("dashboard")
+
+    # The team's admin reads the task's activity: who labeled and who reviewed, through the console.
+    lead = get_user_model().objects.create_user("lead", password="the-lead-reads-the-log-42")
+    Membership.objects.create(team=connection.team, user=lead, role=Role.ADMIN)
+    for width in (390, 1440):
+        admin = open_tab(width=width, name=f"labeling-activity-{width}")
+        sign_in(admin, live_server.url, "lead", "the-lead-reads-the-log-42")
+        admin.page.goto(base)
+        admin.page.get_by_role("link", name="Activity", exact=True).click()
+        expect(admin.page.locator("h1")).to_have_text("Activity: Check the shapes")
+        rows = admin.page.locator("table.audit-log tbody tr")
+        expect(rows.filter(has_text="maya").filter(has_text="PostAnnotations").first).to_be_visible()
+        expect(rows.filter(has_text="rita").filter(has_text="REVIEW_APPROVE").first).to_be_attached()
+        no_horizontal_scroll(admin.page)
+        admin.shot("activity")
+        no_errors_logged(admin)
+
     no_errors_logged(maya, expected="the server responded with a status of 400")  # the refused submit
     for tab in (noah, rita):
         no_errors_logged(tab)
@@ -174,12 +209,22 @@ def test_the_workspace_and_the_queue_fit_phones_tablets_and_desktops(
     ada = get_user_model().objects.create_user("ada", password="ada-has-no-identity-42")
     Membership.objects.create(team=connection.team, user=ada, role=Role.LABELER)
     passwords["ada"] = "ada-has-no-identity-42"
+    lead = get_user_model().objects.create_user("lead", password="the-lead-reads-the-log-42")
+    Membership.objects.create(team=connection.team, user=lead, role=Role.ADMIN)
+    passwords["lead"] = "the-lead-reads-the-log-42"
     for width in (390, 768, 1440):
-        for who, page_path in (("maya", "work/"), ("rita", "review/"), ("ada", "work/"), ("ada", "identity")):
-            tab = open_tab(width=width, name=f"labeling-{who}-{page_path.strip('/')}-{width}")
+        for who, page_path in (
+            ("maya", "work/"),
+            ("rita", "review/"),
+            ("ada", "work/"),
+            ("ada", "identity"),
+            ("rita", ""),
+            ("lead", "activity/"),
+        ):
+            tab = open_tab(width=width, name=f"labeling-{who}-{page_path.strip('/') or 'dashboard'}-{width}")
             sign_in(tab, live_server.url, who, passwords[who])
             tab.page.goto(base + page_path)
             expect(tab.page.locator("h1")).to_be_visible()
             no_horizontal_scroll(tab.page)
-            tab.shot(page_path.strip("/"))
+            tab.shot(page_path.strip("/") or "dashboard")
             no_errors_logged(tab)
