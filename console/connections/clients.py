@@ -1,8 +1,10 @@
 """One long-lived Clarifai client per connection, kept for the life of the process.
 
-Every call of a connection takes a turn of its token's request-rate limit (console.clarifai.ratelimit),
-shared by every process: a job's client waits for its turn; a page's client takes its turn and goes at
-once (a person does not wait behind a job; the jobs' later turns make room).
+Every call of a job takes a turn of its token's request-rate limit (console.clarifai.ratelimit), shared
+by every process, and waits for it. With the shared Redis cache (CACHE_URL), a page's calls take their
+turns too, at once (a person does not wait behind a job; the jobs' later turns make room). Without it
+the bucket is a database table, where each turn is a write: a page's calls, several at once from its
+threads, would queue behind every other writer of a SQLite file, so there only jobs count.
 
 The built-in connection reaches the local API through the in-process transport named by
 CONSOLE_BUILTIN_TRANSPORT, so a server with one worker thread never waits on itself.
@@ -53,7 +55,7 @@ def client_for(connection: Connection, *, waits: bool = False) -> ClarifaiClient
 
 def _turns(token: str, rate: float, waits: bool) -> Callable[[], object] | None:
     """What takes a call's turn under the token's rate limit (None: no limit)."""
-    if not rate:
+    if not rate or not (waits or settings.CONSOLE_RATE_LIMIT_CACHE == "shared"):
         return None
     key = ratelimit.key_for(token)
     return lambda: ratelimit.acquire(key, rate, wait=waits)

@@ -93,6 +93,10 @@ def test_an_editor_makes_a_shared_task_and_a_labeler_finds_it(
     task = Task.objects.get(task_id="stars-by-two")
     assert (task.worker_strategy, task.workers_per_input, task.description) == (2, 1, "Tick every shape you see.")
     assert sorted(task.members.filter(role="worker").values_list("user_id", flat=True)) == ["maya", "noah"]
+    card.get_by_role("link", name="Stars by two").click()  # the task's own page: its dashboard
+    expect(page.locator("h1")).to_have_text("Stars by two")
+    expect(page.get_by_role("heading", name="Labelers")).to_be_visible()
+    page.go_back()
     no_errors_logged(eve)
 
     maya = open_tab(name="tasks-maya")

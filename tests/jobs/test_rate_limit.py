@@ -15,6 +15,7 @@ from console.connections import clients
 from console.connections.models import Connection
 from console.localapi.models import Token
 from console.localapi.models import User as LocalUser
+from tests.core.test_sessions import REDIS, redis_is_running
 from tests.processes import ROOT, database_url, end_other_sessions
 
 CALLER = """
@@ -89,12 +90,24 @@ def test_no_limit_means_no_wait_and_each_token_has_its_own_bucket(db: None) -> N
     assert burst[:2] == [0.0, 0.0] and burst[3] > 0  # an idle token may make 3 calls at once, not 4
 
 
+@pytest.fixture
+def shared_cache(settings: Any) -> None:
+    """The rate limit in Redis, as with CACHE_URL set (a database's test of its own)."""
+    if not redis_is_running():
+        pytest.skip(f"no Redis at {REDIS}")  # .ci/run starts one before its PostgreSQL pass at the latest
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS},
+    }
+    settings.CONSOLE_RATE_LIMIT_CACHE = "shared"
+
+
 def test_a_pages_calls_take_their_turns_at_once_and_a_jobs_calls_wait_behind_them(
-    live_server: Any, monkeypatch: pytest.MonkeyPatch
+    live_server: Any, monkeypatch: pytest.MonkeyPatch, shared_cache: None
 ) -> None:
-    """A connection limited to 2 calls a second, over real HTTP: a page makes 4 calls and none of them
-    waits; a job's call right after waits for the turn after those 4 (about 2 s), so page and jobs
-    together keep to the token's limit."""
+    """With the shared cache, a connection limited to 2 calls a second, over real HTTP: a page makes 4
+    calls and none of them waits; a job's call right after waits for the turn after those 4 (about 2 s),
+    so page and jobs together keep to the token's limit."""
     demo, _ = LocalUser.objects.get_or_create(id="demo")
     _, secret = Token.issue(demo)
     connection = Connection(name="Limited", base_url=live_server.url, user_id="demo", rate_limit=2)
@@ -112,3 +125,24 @@ def test_a_pages_calls_take_their_turns_at_once_and_a_jobs_calls_wait_behind_the
     assert waited == [], "a page's call waited for the rate limit"
     job.call("ListApps", service_pb2.ListAppsRequest(per_page=1))
     assert len(waited) == 1 and 1.0 < waited[0] <= 2.0, waited  # its turn comes after the page's four
+
+
+def test_without_the_shared_cache_only_jobs_take_turns(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database's bucket: a page's calls (several at once from its threads) do not write to it."""
+    demo, _ = LocalUser.objects.get_or_create(id="demo")
+    _, secret = Token.issue(demo)
+    connection = Connection(name="Limited", base_url=live_server.url, user_id="demo", rate_limit=2)
+    connection.set_token(secret)
+    connection.save()
+    taken: list[bool] = []
+    real = ratelimit.acquire
+
+    def spy(key: str, rate: float, **kw: Any) -> float:
+        taken.append(kw["wait"])
+        return real(key, rate, **kw)
+
+    monkeypatch.setattr(ratelimit, "acquire", spy)
+    clients.client_for(connection).call("ListApps", service_pb2.ListAppsRequest(per_page=1))
+    assert taken == []
+    clients.client_for(connection, waits=True).call("ListApps", service_pb2.ListAppsRequest(per_page=1))
+    assert taken == [True]
