@@ -1,5 +1,6 @@
 """The token never leaks (issue 11 §5): a connection is given a sentinel token, the console is driven
-through its pages and actions (the grid, an input edit, a bulk job, an upload, a rename, an upstream that
+through its pages and actions (the grid, an input edit, a bulk job, an upload, a rename, tasks, access and
+a new key, an upstream that
 fails in several ways, error pages), and the sentinel is looked for in every response body and header,
 every log line (at DEBUG), every audit row, and the arguments of every Celery task that ran."""
 
@@ -104,6 +105,9 @@ def test_the_sentinel_token_appears_nowhere(
         get(f"/c/{c}/jobs/{job.pk}/")
     get(f"/c/{c}/audit/")
     get(f"{base}/inputs/image-000/")  # its history
+    for page in ("tasks/", "tasks/new/", "access/", "access/collaborators", "access/keys"):
+        get(f"{base}/{page}")
+    post(f"{base}/access/keys", {"description": "Nightly", "preset": "read"})  # a key made: its own secret shown
     responses.append(console.get(f"/c/{c}/audit/export.csv"))
     # Error pages: not found, not allowed, refused.
     get(f"{base}/inputs/ghost/")
@@ -137,6 +141,7 @@ def test_the_sentinel_token_appears_nowhere(
     assert AuditEvent.objects.filter(action="PostInputs", job_id__isnull=False).exists()  # the upload
     assert AuditEvent.objects.filter(connection=faulty, api_status=11102).exists()  # a refused write
     assert AuditEvent.objects.filter(action="refused").count() >= 2
+    assert AuditEvent.objects.filter(action="PostKeys", api_status=10000).exists()  # the key was made
     assert SENTINEL not in rows(Job, JobFailure, Upload, UploadItem)
     assert any(name.endswith("run_job") for name, _, _ in task_args)
     assert SENTINEL not in repr(task_args)
