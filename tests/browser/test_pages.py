@@ -48,6 +48,8 @@ def every_page(site: Site) -> dict[str, str]:
         "detail": f"{site.grid_path}{newest.input_id}/",
         "missing-input": f"{site.grid_path}no-such-input/",
         "concepts": f"/c/{conn}/apps/{site.app_id}/concepts/",
+        "tasks": f"/c/{conn}/apps/{site.app_id}/tasks/",
+        "access": f"/c/{conn}/apps/{site.app_id}/access/",
         "connections": "/connections/",
         "connection-new": "/connections/new",
         "connection-edit": f"/connections/{conn}/edit",
@@ -74,6 +76,21 @@ def test_no_page_scrolls_sideways(site: Site, open_tab: Callable[..., Tab], widt
         wide += [f"{name}: {spill}" for spill in page.evaluate(SPILLS)]
     assert not wide, f"pages that scroll sideways at {width} px: {wide}"
     no_errors_logged(tab, expected=r"status of 40[45]")
+
+
+def test_on_a_phone_the_current_tab_is_scrolled_into_its_strip(site: Site, open_tab: Callable[..., Tab]) -> None:
+    """At 390 px the app's tabs overflow their strip: the page's own tab (Access, the last) is in view."""
+    tab = open_tab(390, 800, name="tabs-390")
+    page = tab.page
+    sign_in(tab, site)
+    page.goto(site.at(f"/c/{site.connection.pk}/apps/{site.app_id}/access/"))
+    current = page.locator('.subnav .tabs [aria-current="page"]')
+    expect(current).to_have_text("Access")
+    expect(current).to_be_in_viewport(ratio=0.95)  # whole, but for sub-pixel rounding
+    assert page.evaluate("() => document.querySelector('.subnav .tabs').scrollLeft") > 0
+    assert page.evaluate("() => window.scrollY") == 0  # the page itself did not move
+    tab.shot("access-tab")
+    no_errors_logged(tab)
 
 
 def test_keyboard_focus_shows_on_a_tile_and_lands_on_the_input_after_enter(
