@@ -4,7 +4,6 @@ numbers the dashboard shows; the task's activity for its team's admins."""
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from console.audit.context import Scope, acting, before
 from console.connections.clients import client_for, ids
 from console.connections.models import Connection
 from console.labeling import progress
-from console.labeling.demo import builtin_connection, seed_accounts
 from console.localapi import demo, status
 from console.localapi.models import Annotation, Concept, Task, TaskAssignment
 from console.teams.models import Membership, Role
@@ -25,18 +23,6 @@ from console.teams.models import Membership, Role
 pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HX-Request": "true"}
 TASK = demo.DEMO_TASK
-
-
-@pytest.fixture(autouse=True)
-def _own_media_root(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def conn(db: None) -> Connection:
-    seeded = demo.seed_demo(shapes=120, notes=6)
-    seed_accounts(seeded.tokens)
-    return builtin_connection()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 work waiting for review, and console accounts attached to the built-in connection as those users."""
 
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +16,6 @@ from django.core.management import call_command
 from console.connections.models import Connection
 from console.labeling.models import ConnectionMember
 from console.localapi import demo
-
-
-@pytest.fixture(autouse=True)
-def _own_media_root(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def seed(*args: str) -> str:

@@ -1,7 +1,6 @@
 """A console member labels as themselves: their client on the built-in connection calls the local API with
 their own token, about the connection's account."""
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +12,6 @@ from console.labeling.demo import seed_accounts
 from console.labeling.identity import client_as, member_of
 from console.localapi import demo
 from console.localapi.models import Annotation
-
-
-@pytest.fixture(autouse=True)
-def _own_media_root(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.mark.django_db

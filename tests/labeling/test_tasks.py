@@ -4,7 +4,6 @@ and a viewer who only looks."""
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from django.test import Client
 from console.clarifai import ClarifaiClient
 from console.connections.clients import client_for, ids
 from console.connections.models import Connection
-from console.labeling.demo import builtin_connection, seed_accounts
 from console.labeling.tasks import TASKS_PER_PAGE, approved_inputs
 from console.localapi import demo
 from console.teams.models import Membership, Role
@@ -26,17 +24,6 @@ HX = {"HX-Request": "true"}
 pytestmark = pytest.mark.django_db(transaction=True)  # the pages call the API from several threads at once
 APP = demo.SHAPES_APP
 TASK = demo.DEMO_TASK
-
-
-@pytest.fixture(autouse=True)
-def _own_media_root(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def conn(db: None) -> Connection:
-    seed_accounts(demo.seed_demo(shapes=120, notes=6).tokens)
-    return builtin_connection()
 
 
 @pytest.fixture

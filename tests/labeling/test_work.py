@@ -3,14 +3,12 @@ seed_demo's labelers maya and noah and reviewer rita, on its task "shape-check" 
 two labelers, reviewed by hand)."""
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from console.connections.models import Connection
-from console.labeling.demo import builtin_connection, seed_accounts
 from console.labeling.models import ConnectionMember
 from console.localapi import demo, status
 from console.localapi.models import Annotation, TaskAssignment, TaskMember
@@ -20,23 +18,6 @@ from tests.markup import find
 
 HX = {"HX-Request": "true"}
 TASK = demo.DEMO_TASK
-
-
-@pytest.fixture(autouse=True)
-def _own_media_root(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def tokens(db: None) -> dict[str, str]:
-    seeded = demo.seed_demo(shapes=120, notes=6)
-    seed_accounts(seeded.tokens)
-    return seeded.tokens
-
-
-@pytest.fixture
-def conn(tokens: dict[str, str]) -> Connection:
-    return builtin_connection()
 
 
 def as_(client: Client, django_user_model: Any, name: str) -> Client:
